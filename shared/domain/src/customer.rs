@@ -1,0 +1,139 @@
+//! A shop's customer as we keep them: the profile the platform tells us, plus what we derive
+//! (last order, balances).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::ids::{CustomerId, ShopId};
+use crate::ledger::Balance;
+
+/// An email address, trimmed and lower-cased so that one person has one index key.
+/// Deliberately loose (RFC 5322 is wider than any check): one `@`, something on each side, no
+/// spaces or control characters, at most 254 bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let invalid = |reason: &str| InputError::Invalid { field: "email", reason: reason.into() };
+        let email = raw.trim().to_lowercase();
+        if email.len() > 254 {
+            return Err(invalid("is longer than 254 bytes"));
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(|| invalid("has no @"))?;
+        if local.is_empty() || domain.is_empty() || domain.contains('@') {
+            return Err(invalid("is not of the form local@domain"));
+        }
+        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("contains spaces or control characters"));
+        }
+        Ok(Email(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Email::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A birthday as a civil date; the year is optional because many customers do not give it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Birthday {
+    pub month: u8,
+    pub day: u8,
+    pub year: Option<u16>,
+}
+
+impl Birthday {
+    pub fn new(month: u8, day: u8, year: Option<u16>) -> Result<Self, InputError> {
+        // 2000 is a leap year, so 29 February is a valid birthday.
+        let check_year = i32::from(year.unwrap_or(2000));
+        if chrono::NaiveDate::from_ymd_opt(check_year, u32::from(month), u32::from(day)).is_none() {
+            return Err(InputError::Invalid { field: "birthday", reason: "is not a calendar date".into() });
+        }
+        Ok(Birthday { month, day, year })
+    }
+
+    /// `MM-DD`, the key of the birthday index.
+    pub fn month_day(&self) -> String {
+        format!("{:02}-{:02}", self.month, self.day)
+    }
+}
+
+/// What a platform tells us about a customer. Optional fields that arrive empty are left as they
+/// were: a partial payload (e.g. an order's customer snippet) never erases what we know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    pub shop: ShopId,
+    pub customer_id: CustomerId,
+    pub email: Option<Email>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// BCP 47 language, e.g. `de` or `en-US`, as the platform reports it.
+    pub locale: Option<String>,
+    /// ISO 3166-1 alpha-2 country of the default address; later decides the time zone.
+    pub country: Option<String>,
+    pub birthday: Option<Birthday>,
+    /// The platform's own `updated_at` for this customer. Guards against stale updates: a profile
+    /// with an older or equal stamp changes nothing. `None` (a snapshot taken from an order) only
+    /// fills in a customer we do not know yet.
+    pub source_updated_at: Option<DateTime<Utc>>,
+}
+
+/// A customer as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub profile: CustomerProfile,
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub balance: Balance,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Longest free-text profile field we keep (names, locale). Longer values are cut, not refused:
+/// a long name is no reason to lose an order.
+pub const TEXT_FIELD_LENGTH_MAX: usize = 200;
+
+/// Trims and bounds a free-text field; empty becomes `None`.
+pub fn clean_text(raw: Option<&str>) -> Option<String> {
+    let trimmed = raw?.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(trimmed.chars().filter(|c| !c.is_control()).take(TEXT_FIELD_LENGTH_MAX).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_loosely_checked() {
+        assert_eq!(Email::parse("  Jon@Example.COM ").map(|e| e.as_str().to_owned()), Ok("jon@example.com".into()));
+        assert!(Email::parse("no-at-sign").is_err());
+        assert!(Email::parse("a@b@c").is_err());
+        assert!(Email::parse("a b@c.de").is_err());
+    }
+
+    #[test]
+    fn a_leap_day_birthday_is_valid_and_30_february_is_not() {
+        assert!(Birthday::new(2, 29, None).is_ok());
+        assert!(Birthday::new(2, 29, Some(2001)).is_err());
+        assert!(Birthday::new(2, 30, None).is_err());
+        assert_eq!(Birthday::new(3, 7, None).map(|b| b.month_day()), Ok("03-07".into()));
+    }
+
+    #[test]
+    fn free_text_is_trimmed_bounded_and_stripped_of_control_characters() {
+        assert_eq!(clean_text(Some("  Jürgen\u{7} ")), Some("Jürgen".into()));
+        assert_eq!(clean_text(Some("   ")), None);
+        assert_eq!(clean_text(Some(&"x".repeat(500))).map(|s| s.len()), Some(TEXT_FIELD_LENGTH_MAX));
+    }
+}

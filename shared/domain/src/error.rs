@@ -1,0 +1,77 @@
+//! The domain's error types. One enum per boundary: what was wrong with the input (a 4xx), and what
+//! went wrong in a store or bus (a 5xx or a retry). Adapters keep the underlying cause as `source`.
+
+use thiserror::Error;
+
+/// Something about a request or payload that the sender must fix. Always maps to a 4xx.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputError {
+    #[error("missing required field `{0}`")]
+    Missing(&'static str),
+    #[error("field `{field}` {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("body is not valid JSON: {0}")]
+    MalformedJson(String),
+}
+
+/// A failure of a store adapter. `Unavailable` and `Io` are worth a retry; the rest are bugs or
+/// broken data and are not.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or throttled us; retrying later may succeed.
+    #[error("store unavailable: {message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// Two writes raced on one item and the adapter gave up after its bounded retries.
+    #[error("write contention on {key}")]
+    Contention { key: String },
+    /// An item in the store could not be decoded: a bug or a manual edit.
+    #[error("corrupt item {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// A write would break a ledger invariant; nothing was written.
+    #[error("invariant violated: {0}")]
+    Invariant(String),
+    /// Any other backend error, with its cause.
+    #[error("store error: {message}")]
+    Backend {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl StoreError {
+    pub fn unavailable(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable { message: message.into(), source: Some(Box::new(source)) }
+    }
+
+    pub fn backend(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend { message: message.into(), source: Some(Box::new(source)) }
+    }
+
+    /// Whether the same call may succeed if repeated later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. } | StoreError::Contention { .. })
+    }
+}
+
+/// A failure to publish on the event bus.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BusError {
+    #[error("event bus unavailable: {message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("event rejected by the bus: {0}")]
+    Rejected(String),
+    #[error("a subscriber failed: {0}")]
+    Subscriber(String),
+}

@@ -1,0 +1,49 @@
+//! Domain events: what happened, published on the event bus for other functions to act on.
+//! The JSON form (`detail` on EventBridge) is the contract between functions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CustomerId, OrderId, ShopId};
+use crate::ingest::PrivacyRequest;
+use crate::order::Order;
+
+/// The `source` of every event we put on the bus.
+pub const EVENT_SOURCE: &str = "stammkunde";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEvent {
+    /// An order's current stored state (after a delivery, or re-published for a duplicate).
+    OrderRecorded { order: Order },
+    OrderDeleted { shop: ShopId, order_id: OrderId, at: DateTime<Utc> },
+    CustomerUpdated { shop: ShopId, customer_id: CustomerId },
+    CustomerDeleted { shop: ShopId, customer_id: CustomerId, at: DateTime<Utc> },
+    PrivacyRequested { request: PrivacyRequest },
+    AppUninstalled { shop: ShopId, at: DateTime<Utc> },
+}
+
+impl DomainEvent {
+    /// The EventBridge `detail-type`, which rules match on.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            DomainEvent::OrderRecorded { .. } => "OrderRecorded",
+            DomainEvent::OrderDeleted { .. } => "OrderDeleted",
+            DomainEvent::CustomerUpdated { .. } => "CustomerUpdated",
+            DomainEvent::CustomerDeleted { .. } => "CustomerDeleted",
+            DomainEvent::PrivacyRequested { .. } => "PrivacyRequested",
+            DomainEvent::AppUninstalled { .. } => "AppUninstalled",
+        }
+    }
+
+    pub fn shop(&self) -> &ShopId {
+        match self {
+            DomainEvent::OrderRecorded { order } => &order.shop,
+            DomainEvent::OrderDeleted { shop, .. }
+            | DomainEvent::CustomerUpdated { shop, .. }
+            | DomainEvent::CustomerDeleted { shop, .. }
+            | DomainEvent::AppUninstalled { shop, .. } => shop,
+            DomainEvent::PrivacyRequested { request } => &request.shop,
+        }
+    }
+}

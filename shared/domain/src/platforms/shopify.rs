@@ -1,0 +1,1 @@
+//! shopify payloads (to be written).

@@ -1,0 +1,1 @@
+//! shopware payloads (to be written).

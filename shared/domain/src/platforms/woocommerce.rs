@@ -1,0 +1,1 @@
+//! woocommerce payloads (to be written).
