@@ -82,9 +82,13 @@ pub struct CustomerProfile {
     /// ISO 3166-1 alpha-2 country of the default address; later decides the time zone.
     pub country: Option<String>,
     pub birthday: Option<Birthday>,
+    /// The marketing flag as the platform reports it (Shopify `email_marketing_consent`, Shopware
+    /// newsletter). Not proof of consent: provable double opt-in is kept separately.
+    pub accepts_email_marketing: Option<bool>,
     /// The platform's own `updated_at` for this customer. Guards against stale updates: a profile
-    /// with an older or equal stamp changes nothing. `None` (a snapshot taken from an order) only
-    /// fills in a customer we do not know yet.
+    /// with an older or equal stamp changes nothing, a newer one replaces the stored fields it
+    /// carries (`None` fields keep what is stored). `None` (a snapshot taken from an order) only
+    /// creates a customer we do not know yet and never changes a stored one.
     pub source_updated_at: Option<DateTime<Utc>>,
 }
 

@@ -20,11 +20,12 @@ pub enum Change {
     RecordOrder(Order),
     /// The platform deleted the customer. Marks them deleted; the ledger stays.
     DeleteCustomer { shop: ShopId, customer_id: CustomerId, at: DateTime<Utc> },
-    /// The platform deleted (trashed) the order. Marks it deleted.
+    /// The platform deleted (trashed) the order. For points it is a cancellation: a stored order is
+    /// marked `cancelled` (its version unchanged); an unknown order is left alone.
     DeleteOrder { shop: ShopId, order_id: OrderId, at: DateTime<Utc> },
     /// A privacy request (Shopify's mandatory compliance topics), recorded once per request.
     RecordPrivacyRequest(PrivacyRequest),
-    /// The shop removed our app.
+    /// The shop removed our app. Kept as the latest uninstall time per shop.
     RecordUninstall { shop: ShopId, at: DateTime<Utc> },
 }
 

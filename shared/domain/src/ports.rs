@@ -38,6 +38,8 @@ pub trait CustomerStore: Send + Sync {
     async fn order(&self, shop: &ShopId, order: &OrderId) -> Result<Option<Order>, StoreError>;
     async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError>;
 
+    // The index reads below never return deleted customers: sweeps must not mail them.
+
     /// Customers with this email (normally one; a platform can hold duplicates).
     async fn customers_by_email(&self, shop: &ShopId, email: &Email, page: PageRequest) -> Result<Page<CustomerId>, StoreError>;
     /// Customers whose birthday is on this month and day.
@@ -57,9 +59,9 @@ pub trait LedgerStore: Send + Sync {
     async fn entries(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
-/// Shopware app registrations.
+/// Shop-level state: Shopware app registrations and the app's uninstall.
 #[async_trait]
-pub trait RegistrationStore: Send + Sync {
+pub trait ShopStore: Send + Sync {
     /// Records a registration with a freshly issued, not yet confirmed secret. A shop that
     /// registers again (reinstall, app update) gets a new pending secret; the confirmed one keeps
     /// signing webhooks until the new one is confirmed.
@@ -78,11 +80,14 @@ pub trait RegistrationStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn registration(&self, shop: &ShopId) -> Result<Option<ShopwareRegistration>, StoreError>;
+
+    /// When the shop last uninstalled our app (recorded by `Change::RecordUninstall`).
+    async fn uninstalled_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
 /// Everything a store adapter provides.
-pub trait Store: IngestStore + CustomerStore + LedgerStore + RegistrationStore {}
-impl<T: IngestStore + CustomerStore + LedgerStore + RegistrationStore> Store for T {}
+pub trait Store: IngestStore + CustomerStore + LedgerStore + ShopStore {}
+impl<T: IngestStore + CustomerStore + LedgerStore + ShopStore> Store for T {}
 
 /// Most items one index page returns.
 pub const PAGE_LIMIT_MAX: u32 = 500;

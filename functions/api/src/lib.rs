@@ -1,0 +1,1 @@
+//! The merchant API: customers and their ledgers.

@@ -1,0 +1,1 @@
+//! The points function: credits paid orders on the ledger, exactly once.

@@ -1,0 +1,1 @@
+//! The webhooks function: verifies, deduplicates and stores shop webhooks, publishes domain events.

@@ -1,0 +1,1 @@
+//! AWS adapters: DynamoDB store, EventBridge bus, configuration from Secrets Manager.

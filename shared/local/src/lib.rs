@@ -1,0 +1,1 @@
+//! Adapters for running on one machine: the in-process event bus.
