@@ -98,15 +98,26 @@ impl AppConfig {
                 return invalid(format!("shop id `{}` appears twice", shop.id));
             }
             if !domains.insert((shop.platform, normalise_domain(shop.platform, &shop.domain))) {
-                return invalid(format!("shop `{}`: domain `{}` is used by another {} shop", shop.id, shop.domain, shop.platform.as_str()));
+                return invalid(format!(
+                    "shop `{}`: domain `{}` is used by another {} shop",
+                    shop.id,
+                    shop.domain,
+                    shop.platform.as_str()
+                ));
             }
             for (name, secret) in [("webhook_secret", &shop.webhook_secret), ("api_key", &shop.api_key)] {
                 if secret.expose().len() < SECRET_LENGTH_MIN {
-                    return invalid(format!("shop `{}`: {name} must be at least {SECRET_LENGTH_MIN} characters", shop.id));
+                    return invalid(format!(
+                        "shop `{}`: {name} must be at least {SECRET_LENGTH_MIN} characters",
+                        shop.id
+                    ));
                 }
             }
             if shop.previous_webhook_secret.is_some() != shop.previous_webhook_secret_until.is_some() {
-                return invalid(format!("shop `{}`: previous_webhook_secret and previous_webhook_secret_until go together", shop.id));
+                return invalid(format!(
+                    "shop `{}`: previous_webhook_secret and previous_webhook_secret_until go together",
+                    shop.id
+                ));
             }
             shop.earn.validate().map_err(|e| ConfigError::Invalid(format!("shop `{}`: {e}", shop.id)))?;
         }

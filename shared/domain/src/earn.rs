@@ -59,10 +59,7 @@ impl EarnRule {
     }
 
     fn rate_for(&self, currency_code: &str) -> Decimal {
-        self.points_per_unit_by_currency
-            .get(currency_code)
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(self.points_per_unit)
+        self.points_per_unit_by_currency.get(currency_code).and_then(|r| r.parse().ok()).unwrap_or(self.points_per_unit)
     }
 
     /// What a paid order earns, line by line; `None` when it earns nothing.
@@ -78,7 +75,11 @@ impl EarnRule {
             .lines
             .iter()
             .map(|l| {
-                let amount = if self.include_tax { l.gross_minor(order.taxes_included) } else { l.net_minor(order.taxes_included) };
+                let amount = if self.include_tax {
+                    l.gross_minor(order.taxes_included)
+                } else {
+                    l.net_minor(order.taxes_included)
+                };
                 credit(l.line_id.clone(), l.quantity, amount)
             })
             .collect();

@@ -15,12 +15,30 @@ pub const EVENT_SOURCE: &str = "stammkunde";
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
     /// An order's current stored state (after a delivery, or re-published for a duplicate).
-    OrderRecorded { order: Order },
-    OrderDeleted { shop: ShopId, order_id: OrderId, at: DateTime<Utc> },
-    CustomerUpdated { shop: ShopId, customer_id: CustomerId },
-    CustomerDeleted { shop: ShopId, customer_id: CustomerId, at: DateTime<Utc> },
-    PrivacyRequested { request: PrivacyRequest },
-    AppUninstalled { shop: ShopId, at: DateTime<Utc> },
+    OrderRecorded {
+        order: Order,
+    },
+    OrderDeleted {
+        shop: ShopId,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    },
+    CustomerUpdated {
+        shop: ShopId,
+        customer_id: CustomerId,
+    },
+    CustomerDeleted {
+        shop: ShopId,
+        customer_id: CustomerId,
+        at: DateTime<Utc>,
+    },
+    PrivacyRequested {
+        request: PrivacyRequest,
+    },
+    AppUninstalled {
+        shop: ShopId,
+        at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent {

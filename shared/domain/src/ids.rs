@@ -22,7 +22,10 @@ fn parse_id(kind: &'static str, raw: &str) -> Result<String, InputError> {
         return Err(InputError::Invalid { field: kind, reason: format!("is longer than {ID_LENGTH_MAX} bytes") });
     }
     if !raw.chars().all(is_id_char) {
-        return Err(InputError::Invalid { field: kind, reason: "contains characters outside [A-Za-z0-9-_.:/@+]".into() });
+        return Err(InputError::Invalid {
+            field: kind,
+            reason: "contains characters outside [A-Za-z0-9-_.:/@+]".into(),
+        });
     }
     Ok(raw.to_owned())
 }
@@ -101,7 +104,10 @@ mod tests {
         assert!(CustomerId::parse("a\u{0}b").is_err());
         assert!(CustomerId::parse("").is_err());
         assert!(CustomerId::parse(&"9".repeat(ID_LENGTH_MAX + 1)).is_err());
-        assert_eq!(CustomerId::parse("gid://shopify/Customer/1").map(|c| c.to_string()).ok(), Some("gid://shopify/Customer/1".into()));
+        assert_eq!(
+            CustomerId::parse("gid://shopify/Customer/1").map(|c| c.to_string()).ok(),
+            Some("gid://shopify/Customer/1".into())
+        );
     }
 
     #[test]

@@ -16,9 +16,10 @@ pub struct Currency(iso_currency::Currency);
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, InputError> {
         let upper = code.trim().to_ascii_uppercase();
-        iso_currency::Currency::from_code(&upper)
-            .map(Currency)
-            .ok_or_else(|| InputError::Invalid { field: "currency", reason: format!("`{}` is not an ISO 4217 code", truncate(code)) })
+        iso_currency::Currency::from_code(&upper).map(Currency).ok_or_else(|| InputError::Invalid {
+            field: "currency",
+            reason: format!("`{}` is not an ISO 4217 code", truncate(code)),
+        })
     }
 
     pub fn code(&self) -> &'static str {
@@ -90,7 +91,11 @@ pub fn minor_from_json(field: &'static str, value: &serde_json::Value, currency:
 }
 
 /// Like `minor_from_json`, but a missing or null field counts as zero.
-pub fn minor_or_zero(field: &'static str, value: Option<&serde_json::Value>, currency: Currency) -> Result<i64, InputError> {
+pub fn minor_or_zero(
+    field: &'static str,
+    value: Option<&serde_json::Value>,
+    currency: Currency,
+) -> Result<i64, InputError> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(0),
         Some(v) => minor_from_json(field, v, currency),
@@ -118,7 +123,8 @@ mod tests {
 
     #[test]
     fn json_floats_are_read_from_their_text_not_through_f64() {
-        let v: serde_json::Value = serde_json::from_str(r#"{"a": 0.1, "b": 10.799999999999999, "c": 1e2}"#).unwrap_or_default();
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"a": 0.1, "b": 10.799999999999999, "c": 1e2}"#).unwrap_or_default();
         assert_eq!(minor_from_json("a", &v["a"], eur()), Ok(10));
         assert_eq!(minor_from_json("b", &v["b"], eur()), Ok(1080));
         assert_eq!(minor_from_json("c", &v["c"], eur()), Ok(10000));

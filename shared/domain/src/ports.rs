@@ -41,11 +41,27 @@ pub trait CustomerStore: Send + Sync {
     // The index reads below never return deleted customers: sweeps must not mail them.
 
     /// Customers with this email (normally one; a platform can hold duplicates).
-    async fn customers_by_email(&self, shop: &ShopId, email: &Email, page: PageRequest) -> Result<Page<CustomerId>, StoreError>;
+    async fn customers_by_email(
+        &self,
+        shop: &ShopId,
+        email: &Email,
+        page: PageRequest,
+    ) -> Result<Page<CustomerId>, StoreError>;
     /// Customers whose birthday is on this month and day.
-    async fn customers_by_birthday(&self, shop: &ShopId, month: u8, day: u8, page: PageRequest) -> Result<Page<CustomerId>, StoreError>;
+    async fn customers_by_birthday(
+        &self,
+        shop: &ShopId,
+        month: u8,
+        day: u8,
+        page: PageRequest,
+    ) -> Result<Page<CustomerId>, StoreError>;
     /// Customers whose last order was placed on this UTC date.
-    async fn customers_by_last_order_date(&self, shop: &ShopId, date: NaiveDate, page: PageRequest) -> Result<Page<CustomerId>, StoreError>;
+    async fn customers_by_last_order_date(
+        &self,
+        shop: &ShopId,
+        date: NaiveDate,
+        page: PageRequest,
+    ) -> Result<Page<CustomerId>, StoreError>;
 }
 
 /// The points ledger.
@@ -65,7 +81,13 @@ pub trait ShopStore: Send + Sync {
     /// Records a registration with a freshly issued, not yet confirmed secret. A shop that
     /// registers again (reinstall, app update) gets a new pending secret; the confirmed one keeps
     /// signing webhooks until the new one is confirmed.
-    async fn begin_registration(&self, shop: &ShopId, shop_url: &str, pending_secret: &Secret, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn begin_registration(
+        &self,
+        shop: &ShopId,
+        shop_url: &str,
+        pending_secret: &Secret,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Promotes the pending secret to the shop secret and stores the Admin API credentials.
     /// Returns false if there was no pending secret equal to `confirmed_secret` (a stale or

@@ -59,7 +59,9 @@ pub fn verify(
     let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(SignatureError::Missing(header_name))?;
     let given = match encoding {
         DigestEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(header),
-        DigestEncoding::Hex => hex::decode(header.to_ascii_lowercase()).map_err(|_| base64::DecodeError::InvalidLength(0)),
+        DigestEncoding::Hex => {
+            hex::decode(header.to_ascii_lowercase()).map_err(|_| base64::DecodeError::InvalidLength(0))
+        }
     }
     .map_err(|_| SignatureError::Mismatch)?;
     let matched = secrets.iter().fold(subtle::Choice::from(0), |acc, secret| {

@@ -12,12 +12,21 @@ use crate::ingest::Change;
 pub enum ParseOutcome {
     Changes(Vec<Change>),
     /// A topic we do not act on. Answered with 2xx so the platform keeps the subscription alive.
-    Ignored { reason: String },
+    Ignored {
+        reason: String,
+    },
 }
 
 /// Parses a JSON body, mapping serde's error to a 400 reason without echoing the body.
 pub fn parse_json(body: &[u8]) -> Result<serde_json::Value, crate::error::InputError> {
-    serde_json::from_slice(body).map_err(|e| crate::error::InputError::MalformedJson(format!("line {} column {}: {}", e.line(), e.column(), e.classify_label())))
+    serde_json::from_slice(body).map_err(|e| {
+        crate::error::InputError::MalformedJson(format!(
+            "line {} column {}: {}",
+            e.line(),
+            e.column(),
+            e.classify_label()
+        ))
+    })
 }
 
 trait ClassifyLabel {
