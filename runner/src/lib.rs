@@ -1,1 +1,111 @@
-//! The local runner: every function on one HTTP port, SQLite and an in-process bus.
+//! The local runner: the whole product on one machine. SQLite under a data directory, the
+//! in-process bus delivering to the points function before a webhook is answered, and every HTTP
+//! function on one port. Tests and the benchmark start it in-process with `start`.
+
+mod demo;
+mod points_subscriber;
+mod server;
+pub mod settings;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use stammkunde_api::ApiService;
+use stammkunde_domain::clock::Clock;
+use stammkunde_domain::config::{AppConfig, ShopDirectory};
+use stammkunde_domain::ports::Store;
+use stammkunde_local::InProcessBus;
+use stammkunde_points::PointsService;
+use stammkunde_store_sqlite::SqliteStore;
+use stammkunde_webhooks::WebhookService;
+
+pub use settings::Settings;
+
+/// Name of the SQLite file inside the data directory.
+pub const DATABASE_FILE: &str = "stammkunde.sqlite3";
+
+#[derive(Debug, Error)]
+pub enum RunnerError {
+    #[error("cannot read or write the configuration at {path}: {source}")]
+    ConfigFile { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Config { path: String, source: stammkunde_domain::config::ConfigError },
+    #[error("cannot open the database")]
+    Store(#[from] stammkunde_domain::error::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A running instance.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+}
+
+impl RunningApp {
+    /// Stops accepting requests and waits for the ones in flight.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+    }
+
+    /// Waits until the server ends (Ctrl-C in `main`).
+    pub async fn wait(self) {
+        let _ = self.server.await;
+    }
+}
+
+/// Reads the configuration, writing the demo configuration first if there is none. Returns the
+/// configuration and whether it was just created.
+pub fn load_or_create_config(path: &Path) -> Result<(AppConfig, bool), RunnerError> {
+    let shown = path.display().to_string();
+    let created = !path.exists();
+    if created {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| RunnerError::ConfigFile { path: shown.clone(), source })?;
+        }
+        std::fs::write(path, demo::demo_config())
+            .map_err(|source| RunnerError::ConfigFile { path: shown.clone(), source })?;
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|source| RunnerError::ConfigFile { path: shown.clone(), source })?;
+    let config = AppConfig::from_toml(&text).map_err(|source| RunnerError::Config { path: shown, source })?;
+    Ok((config, created))
+}
+
+/// Starts every function on `settings.addr` (port 0 picks a free port).
+pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>) -> Result<RunningApp, RunnerError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join(DATABASE_FILE))?);
+    let shops = Arc::new(ShopDirectory::new(config));
+    let bus = Arc::new(InProcessBus::new());
+    let points = Arc::new(PointsService { shops: shops.clone(), ledger: store.clone(), clock: clock.clone() });
+    bus.subscribe(Arc::new(points_subscriber::PointsSubscriber(points)));
+
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .map_err(|source| RunnerError::Listen { addr: settings.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| RunnerError::Listen { addr: settings.addr, source })?;
+    let public_url = settings.public_url.clone().or_else(|| Some(format!("http://{addr}")));
+    let functions = Arc::new(server::Functions {
+        webhooks: WebhookService { shops: shops.clone(), store: store.clone(), bus, clock, public_url },
+        api: ApiService { shops, store: store.clone() },
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, server::router(functions)).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(RunningApp { addr, store, shutdown: Some(tx), server })
+}

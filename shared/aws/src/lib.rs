@@ -1,1 +1,15 @@
 //! AWS adapters: DynamoDB store, EventBridge bus, configuration from Secrets Manager.
+//!
+//! Each adapter implements a port of `stammkunde_domain::ports` and translates SDK errors into the
+//! domain's error enums, keeping the SDK error as `source`.
+
+pub mod config;
+pub mod dynamo;
+mod environment;
+pub mod eventbridge;
+mod sdk_error;
+
+pub use config::{load_app_config, ConfigLoadError};
+pub use dynamo::{wru_for_item, DynamoStore};
+pub use environment::{EnvironmentError, LambdaEnvironment};
+pub use eventbridge::EventBridgeBus;

@@ -1,1 +1,5 @@
-//! Adapters for running on one machine: the in-process event bus.
+//! Adapters for running the whole product on one machine.
+
+pub mod bus;
+
+pub use bus::{InProcessBus, Subscriber};

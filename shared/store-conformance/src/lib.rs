@@ -1,1 +1,135 @@
 //! One conformance suite for every store adapter.
+//!
+//! The suite is written once against the store port (`stammkunde_domain::ports::Store`) and run by
+//! every backend, so a fake can never drift from the real thing. Each behaviour is a plain
+//! `pub async fn` in [`suite`] taking `&dyn Store`; [`conformance_tests!`] turns all of them into
+//! `#[tokio::test]`s for one backend:
+//!
+//! ```ignore
+//! async fn fresh_store() -> std::sync::Arc<dyn stammkunde_domain::ports::Store> { /* … */ }
+//! stammkunde_store_conformance::conformance_tests!(fresh_store);
+//! // or, for a backend that applies a delivery's changes one by one:
+//! stammkunde_store_conformance::conformance_tests!(
+//!     fresh_store,
+//!     stammkunde_store_conformance::Capabilities { atomic_apply: false }
+//! );
+//! ```
+//!
+//! `fresh_store` may return any value `v` for which `&*v` is a `&dyn Store`: an
+//! `Arc<dyn Store>`, or a wrapper that also owns the store's temporary directory and derefs to
+//! `dyn Store` (as the SQLite tests do), so the directory lives exactly as long as the test.
+//! The calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a dev-dependency.
+//! Every test works in its own freshly named shops, so the tests never see each other's data even
+//! when a backend shares one table (or one moto server) between tests and between runs.
+
+pub mod fixtures;
+pub mod suite;
+
+/// What a backend can promise beyond the port's minimum. Where backends legitimately differ the
+/// suite asserts the weaker contract for all and the stronger one only where it is claimed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `apply_delivery` applies all of a delivery's changes and its record in one transaction, so
+    /// a duplicate writes nothing at all (SQLite). Without it, a duplicate may re-apply its
+    /// idempotent changes (DynamoDB), which must still leave stored state identical.
+    pub atomic_apply: bool,
+}
+
+impl Capabilities {
+    /// Everything the port allows a store to promise.
+    pub const ALL: Capabilities = Capabilities { atomic_apply: true };
+}
+
+/// Expands to one `#[tokio::test]` per suite behaviour, each on a fresh store from `$fresh_store`
+/// (an `async fn() -> Arc<dyn Store>`, or anything else that derefs to `dyn Store`). Multi-threaded, so the concurrency tests really race.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh_store:path) => {
+        $crate::conformance_tests!($fresh_store, $crate::Capabilities::ALL);
+    };
+    ($fresh_store:path, $capabilities:expr) => {
+        $crate::__conformance_tests_plain!(
+            $fresh_store;
+            // Customers through ingest.
+            a_new_customer_is_stored_as_given,
+            a_newer_profile_replaces_the_fields_it_carries_and_keeps_the_rest,
+            an_older_or_equal_profile_changes_nothing,
+            a_snapshot_profile_creates_an_unknown_customer_but_never_changes_a_known_one,
+            a_deleted_customer_is_marked_once,
+            deleting_an_unknown_customer_changes_nothing,
+            // Orders through ingest.
+            a_recorded_order_is_stored,
+            a_newer_order_version_replaces_the_stored_order,
+            an_older_or_equal_order_version_changes_nothing_and_reports_the_stored_order,
+            a_recorded_order_moves_the_last_order_date_forward_only,
+            a_recorded_order_creates_a_minimal_customer_when_none_exists,
+            a_guest_order_is_stored_without_a_customer,
+            a_deleted_order_is_marked_cancelled_keeping_its_version,
+            deleting_an_unknown_order_changes_nothing,
+            // Shop-level changes through ingest.
+            a_privacy_request_is_recorded_once_per_kind_and_reference,
+            the_latest_uninstall_wins,
+            applied_flags_say_which_changes_changed_stored_state,
+            // Deliveries.
+            a_delivery_is_seen_by_each_of_its_ids_once_applied,
+            delivery_ids_are_per_shop,
+            concurrent_applies_of_one_delivery_apply_it_once,
+            // Ledger.
+            an_appended_entry_moves_the_balance_in_its_bucket,
+            a_second_append_under_the_same_key_keeps_the_first_entry,
+            concurrent_appends_under_one_key_count_once,
+            entries_are_listed_oldest_first_and_always_agree_with_the_balance,
+            an_entry_failing_its_check_is_refused_and_nothing_is_written,
+            an_append_for_an_unknown_customer_creates_the_customer,
+            // Indexes.
+            customers_are_found_by_normalized_email_in_their_shop_only,
+            customers_are_found_by_birthday_in_their_shop_only,
+            customers_are_found_by_the_utc_date_of_their_last_order,
+            the_email_and_birthday_indexes_follow_a_changed_profile,
+            the_last_order_index_follows_a_later_order,
+            indexes_never_return_deleted_customers,
+            index_pages_return_every_match_exactly_once,
+            // Registration and uninstall.
+            an_unknown_shop_has_no_registration_and_no_uninstall,
+            beginning_a_registration_stores_a_pending_secret,
+            confirming_with_the_pending_secret_promotes_it_and_stores_the_credentials,
+            confirming_with_a_wrong_or_stale_secret_changes_nothing,
+            registering_again_keeps_the_confirmed_secret_and_sets_a_new_pending_one,
+            // Round trips.
+            an_order_with_three_lines_comes_back_equal,
+            a_customer_with_every_field_set_comes_back_equal,
+        );
+        $crate::__conformance_tests_with_capabilities!(
+            $fresh_store, $capabilities;
+            a_duplicate_delivery_is_reported_and_changes_nothing,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests_plain {
+    ($fresh_store:path; $($name:ident,)+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store = $fresh_store().await;
+                $crate::suite::$name(&*store).await;
+            }
+        )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests_with_capabilities {
+    ($fresh_store:path, $capabilities:expr; $($name:ident,)+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store = $fresh_store().await;
+                $crate::suite::$name(&*store, $capabilities).await;
+            }
+        )+
+    };
+}

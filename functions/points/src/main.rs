@@ -1,0 +1,32 @@
+//! The points Lambda: EventBridge `OrderRecorded` events → `PointsService::handle_event`.
+//! A failed credit returns an error so Lambda retries it and, after the retries, the event lands
+//! in the dead-letter queue rather than being lost.
+
+use std::sync::Arc;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use stammkunde_aws::LambdaEnvironment;
+use stammkunde_domain::clock::SystemClock;
+use stammkunde_domain::events::DomainEvent;
+use stammkunde_points::PointsService;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = LambdaEnvironment::load().await?;
+    let service =
+        Arc::new(PointsService { shops: env.shops.clone(), ledger: env.store.clone(), clock: Arc::new(SystemClock) });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<DomainEvent>>| {
+        let service = service.clone();
+        async move {
+            let outcome = service.handle_event(&event.payload.detail).await.map_err(|e| {
+                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), retryable = e.is_retryable(), "credit failed");
+                e
+            })?;
+            tracing::info!(?outcome, "event handled");
+            Ok::<_, Error>(())
+        }
+    }))
+    .await
+}

@@ -1,0 +1,119 @@
+//! The pipeline every verified, parsed delivery goes through, whatever its platform:
+//! deduplicate by delivery id, apply the changes under their guards, publish events built from the
+//! stored state.
+//!
+//! A duplicate delivery writes nothing but still re-publishes the current state of its orders:
+//! if the first attempt stored the delivery and then failed to publish, the platform's retry is
+//! what gets the event out. Subscribers are idempotent, so publishing twice is harmless.
+
+use chrono::Duration;
+
+use stammkunde_domain::events::DomainEvent;
+use stammkunde_domain::ids::{DeliveryId, ShopId};
+use stammkunde_domain::ingest::{Change, DeliveryRecord, DELIVERY_RETENTION_DAYS};
+use stammkunde_domain::order::Order;
+use stammkunde_domain::platforms::ParseOutcome;
+
+use crate::WebhookService;
+use stammkunde_http::Reply;
+
+impl WebhookService {
+    pub(crate) async fn ingest(&self, shop: &ShopId, topic: &str, ids: Vec<DeliveryId>, parsed: ParseOutcome) -> Reply {
+        let changes = match parsed {
+            ParseOutcome::Ignored { reason } => {
+                tracing::info!(%shop, topic, %reason, "delivery ignored");
+                return Reply::ok_with("ignored", reason);
+            }
+            ParseOutcome::Changes(changes) => changes,
+        };
+        match self.store_and_publish(shop, topic, ids, &changes).await {
+            Ok(duplicate) => Reply::ok(if duplicate { "duplicate" } else { "accepted" }),
+            Err(reply) => reply,
+        }
+    }
+
+    async fn store_and_publish(
+        &self,
+        shop: &ShopId,
+        topic: &str,
+        ids: Vec<DeliveryId>,
+        changes: &[Change],
+    ) -> Result<bool, Reply> {
+        let (duplicate, orders) = if self.store.delivery_seen(shop, &ids).await? {
+            (true, self.stored_orders(shop, changes).await?)
+        } else {
+            let now = self.clock.now();
+            let record = DeliveryRecord {
+                shop: shop.clone(),
+                ids,
+                topic: topic.to_owned(),
+                received_at: now,
+                expires_at: now + Duration::days(DELIVERY_RETENTION_DAYS),
+            };
+            let outcome = self.store.apply_delivery(&record, changes).await?;
+            (outcome.duplicate, outcome.orders)
+        };
+        let events = events_for(changes, &orders);
+        self.bus.publish(&events).await?;
+        tracing::info!(%shop, topic, duplicate, events = events.len(), "delivery processed");
+        Ok(duplicate)
+    }
+
+    async fn stored_orders(&self, shop: &ShopId, changes: &[Change]) -> Result<Vec<Order>, Reply> {
+        let mut orders = Vec::new();
+        for change in changes {
+            let id = match change {
+                Change::RecordOrder(order) => &order.order_id,
+                Change::DeleteOrder { order_id, .. } => order_id,
+                _ => continue,
+            };
+            if let Some(order) = self.store.order(shop, id).await? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+}
+
+/// The events a delivery announces. Order events carry the stored state, never the payload's.
+fn events_for(changes: &[Change], stored: &[Order]) -> Vec<DomainEvent> {
+    let current = |order: &Order| stored.iter().find(|o| o.order_id == order.order_id).cloned();
+    changes
+        .iter()
+        .flat_map(|change| match change {
+            Change::RecordOrder(order) => {
+                current(order).map(|order| DomainEvent::OrderRecorded { order }).into_iter().collect()
+            }
+            Change::DeleteOrder { shop, order_id, at } => {
+                let mut events =
+                    vec![DomainEvent::OrderDeleted { shop: shop.clone(), order_id: order_id.clone(), at: *at }];
+                if let Some(order) = stored.iter().find(|o| &o.order_id == order_id) {
+                    events.push(DomainEvent::OrderRecorded { order: order.clone() });
+                }
+                events
+            }
+            Change::UpsertCustomer(profile) => {
+                vec![DomainEvent::CustomerUpdated {
+                    shop: profile.shop.clone(),
+                    customer_id: profile.customer_id.clone(),
+                }]
+            }
+            Change::DeleteCustomer { shop, customer_id, at } => {
+                vec![DomainEvent::CustomerDeleted { shop: shop.clone(), customer_id: customer_id.clone(), at: *at }]
+            }
+            Change::RecordPrivacyRequest(request) => vec![DomainEvent::PrivacyRequested { request: request.clone() }],
+            Change::RecordUninstall { shop, at } => vec![DomainEvent::AppUninstalled { shop: shop.clone(), at: *at }],
+        })
+        .collect()
+}
+
+/// An id for a delivery the platform gave none for: a digest of topic and body, so the very same
+/// bytes sent twice are recognised.
+pub(crate) fn body_digest_id(topic: &str, body: &[u8]) -> Option<DeliveryId> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(topic.as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    DeliveryId::parse(&format!("sha256:{}", hex::encode(hasher.finalize()))).ok()
+}

@@ -1,0 +1,160 @@
+//! The Shopware app registration handshake (see `stammkunde_domain::registration`).
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http::Request;
+use serde::Deserialize;
+use serde_json::json;
+
+use stammkunde_domain::config::ShopConfig;
+use stammkunde_domain::order::Platform;
+use stammkunde_domain::platforms::parse_json;
+use stammkunde_domain::registration::{registration_proof, shop_secret_from};
+use stammkunde_domain::secret::Secret;
+use stammkunde_domain::signature::{verify, DigestEncoding};
+
+use crate::shopware::check_timestamp;
+use crate::WebhookService;
+use stammkunde_http::header;
+use stammkunde_http::Reply;
+
+/// The app name in the proof when the shop's configuration names none.
+const DEFAULT_APP_NAME: &str = "Stammkunde";
+const CONFIRM_PATH: &str = "/webhooks/shopware/registration/confirm";
+
+/// The confirmation body Shopware posts after a successful registration.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Confirmation {
+    api_key: String,
+    secret_key: String,
+    shop_id: String,
+}
+
+impl WebhookService {
+    /// Step 1: the shop asks to register; we prove we hold the app secret and issue a shop secret.
+    pub(crate) async fn shopware_register(&self, request: &Request<Bytes>) -> Reply {
+        let query = request.uri().query().unwrap_or("");
+        let mut shop_id = None;
+        let mut shop_url = None;
+        let mut timestamp = None;
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "shop-id" => shop_id = Some(value.into_owned()),
+                "shop-url" => shop_url = Some(value.into_owned()),
+                "timestamp" => timestamp = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        let (Some(shop_id), Some(shop_url), Some(timestamp)) = (shop_id, shop_url, timestamp) else {
+            return Reply::bad_request("registration needs the query parameters shop-id, shop-url and timestamp");
+        };
+        let Some(shop) = self.shops.by_domain(Platform::Shopware, &shop_id) else {
+            return Reply::unauthorized("unknown_shop", "no shop is configured for this Shopware shop id");
+        };
+        let now = self.clock.now();
+        // The app signature covers the query string exactly as sent.
+        let signature = header(request, "shopware-app-signature");
+        if let Err(e) = verify(
+            query.as_bytes(),
+            "shopware-app-signature",
+            signature,
+            &shop.webhook_secrets(now),
+            DigestEncoding::Hex,
+        ) {
+            return e.into();
+        }
+        match unix_seconds(&timestamp) {
+            Some(at) => {
+                if let Err(reply) = check_timestamp(at, now) {
+                    return reply;
+                }
+            }
+            None => return Reply::bad_request("timestamp is not unix seconds"),
+        }
+        self.issue_shop_secret(request, shop, &shop_id, &shop_url, now).await
+    }
+
+    async fn issue_shop_secret(
+        &self,
+        request: &Request<Bytes>,
+        shop: &ShopConfig,
+        shop_id: &str,
+        shop_url: &str,
+        now: DateTime<Utc>,
+    ) -> Reply {
+        let secret = shop_secret_from(rand::random());
+        if let Err(e) = self.store.begin_registration(&shop.id, shop_url, &secret, now).await {
+            return e.into();
+        }
+        let app_name = shop.app_name.as_deref().unwrap_or(DEFAULT_APP_NAME);
+        tracing::info!(shop = %shop.id, "shopware registration started");
+        Reply::json(json!({
+            "proof": registration_proof(&shop.webhook_secret, shop_id, shop_url, app_name),
+            "secret": secret.expose(),
+            "confirmation_url": format!("{}{CONFIRM_PATH}", self.base_url(request)),
+        }))
+    }
+
+    /// Step 3: the shop confirms with its Admin API credentials, signed with the issued secret.
+    pub(crate) async fn shopware_confirm(&self, request: &Request<Bytes>) -> Reply {
+        let confirmation: Confirmation = match parse_json(request.body()).and_then(|v| {
+            serde_json::from_value(v).map_err(|e| stammkunde_domain::error::InputError::Invalid {
+                field: "confirmation",
+                reason: format!("needs apiKey, secretKey and shopId ({})", e.classify_name()),
+            })
+        }) {
+            Ok(c) => c,
+            Err(e) => return e.into(),
+        };
+        let Some(shop) = self.shops.by_domain(Platform::Shopware, &confirmation.shop_id) else {
+            return Reply::unauthorized("unknown_shop", "no shop is configured for this Shopware shop id");
+        };
+        let pending = match self.store.registration(&shop.id).await {
+            Ok(registration) => registration.and_then(|r| r.pending_secret),
+            Err(e) => return e.into(),
+        };
+        let Some(pending) = pending else {
+            return Reply::unauthorized("not_registered", "no registration is waiting for confirmation");
+        };
+        let signature = header(request, "shopware-shop-signature");
+        if let Err(e) = verify(request.body(), "shopware-shop-signature", signature, &[&pending], DigestEncoding::Hex) {
+            return e.into();
+        }
+        let (api_key, secret_key) = (Secret::new(confirmation.api_key), Secret::new(confirmation.secret_key));
+        match self.store.confirm_registration(&shop.id, &pending, &api_key, &secret_key, self.clock.now()).await {
+            Ok(true) => {
+                tracing::info!(shop = %shop.id, "shopware registration confirmed");
+                Reply::ok("confirmed")
+            }
+            Ok(false) => Reply::unauthorized("not_registered", "the registration was replaced; register again"),
+            Err(e) => e.into(),
+        }
+    }
+
+    fn base_url(&self, request: &Request<Bytes>) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = header(request, "host").unwrap_or("localhost");
+        let scheme = header(request, "x-forwarded-proto").unwrap_or("https");
+        format!("{scheme}://{host}")
+    }
+}
+
+fn unix_seconds(text: &str) -> Option<DateTime<Utc>> {
+    text.parse::<i64>().ok().and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Data => "wrong or missing fields",
+            _ => "malformed",
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! One HTTP port for every function: the same routes as the HTTP API on AWS.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use std::sync::Arc;
+
+use stammkunde_api::ApiService;
+use stammkunde_http::Reply;
+use stammkunde_webhooks::{WebhookService, BODY_BYTES_MAX};
+
+pub struct Functions {
+    pub webhooks: WebhookService,
+    pub api: ApiService,
+}
+
+pub fn router(functions: Arc<Functions>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/webhooks/{*rest}", any(webhooks))
+        .route("/api/{*rest}", any(api))
+        .with_state(functions)
+}
+
+async fn webhooks(State(functions): State<Arc<Functions>>, request: Request<Body>) -> Response {
+    match buffered(request).await {
+        Ok(request) => to_axum(functions.webhooks.handle(request).await),
+        Err(response) => response,
+    }
+}
+
+async fn api(State(functions): State<Arc<Functions>>, request: Request<Body>) -> Response {
+    match buffered(request).await {
+        Ok(request) => to_axum(functions.api.handle(request).await),
+        Err(response) => response,
+    }
+}
+
+/// Reads the body, at most one byte past the limit so the handler can still answer 413 itself.
+async fn buffered(request: Request<Body>) -> Result<Request<Bytes>, Response> {
+    let (parts, body) = request.into_parts();
+    match to_bytes(body, BODY_BYTES_MAX + 1).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, bytes)),
+        Err(_) => Err(to_axum(
+            Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("body exceeds {BODY_BYTES_MAX} bytes"),
+            )
+            .into_response(),
+        )),
+    }
+}
+
+fn to_axum(response: http::Response<String>) -> Response {
+    let (parts, body) = response.into_parts();
+    (parts.status, parts.headers, body).into_response()
+}

@@ -1,0 +1,207 @@
+//! One conditional write per change. Each returns whether it changed stored state; a failed
+//! condition is "stale or already applied", never an error.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, Utc};
+use stammkunde_domain::customer::CustomerProfile;
+use stammkunde_domain::error::StoreError;
+use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
+use stammkunde_domain::ingest::PrivacyRequest;
+use stammkunde_domain::order::Order;
+
+use super::codec::customer::{profile_attributes, DELETED_AT, LAST_ORDER_AT, SOURCE_UPDATED_AT};
+use super::codec::order::{decode_order, encode_order, CANCELLED, VERSION};
+use super::codec::shop::{encode_privacy_request, UNINSTALLED_AT};
+use super::codec::{key_item, s, time, Item};
+use super::errors::contention;
+use super::expr::Expr;
+use super::schema::{
+    last_order_index_value, order_key, profile_key, uninstall_key, Key, BY_LAST_ORDER, CUSTOMER_INDEXES, PK,
+};
+use super::{put_condition_failed, update_condition_failed, DynamoStore};
+
+impl DynamoStore {
+    /// A profile without `source_updated_at` only creates an unknown customer; a stamped one
+    /// creates, or updates a customer whose stored stamp is older (never a deleted one).
+    pub(super) async fn upsert_customer(&self, profile: &CustomerProfile) -> Result<bool, StoreError> {
+        let key = profile_key(&profile.shop, &profile.customer_id);
+        let mut expr = Expr::default();
+        let Some(stamp) = profile.source_updated_at else {
+            let mut item = key_item(&key);
+            item.extend(profile_attributes(profile).into_iter().map(|(name, value)| (name.to_owned(), value)));
+            let condition = format!("attribute_not_exists({})", expr.name(PK));
+            return self.put_if(item, condition, expr).await.map(|old| old.is_none());
+        };
+        let set = expr.set_clause(profile_attributes(profile)).unwrap_or_default();
+        let (pk, da, su) = (expr.name(PK), expr.name(DELETED_AT), expr.name(SOURCE_UPDATED_AT));
+        let stamp = expr.value(time(stamp));
+        let condition = format!(
+            "attribute_not_exists({pk}) OR (attribute_not_exists({da}) AND (attribute_not_exists({su}) OR {su} < {stamp}))"
+        );
+        self.update_if(&key, set, condition, expr).await
+    }
+
+    /// Stores the order if its version is newer. Returns whether anything changed and the order
+    /// as stored afterwards, taken from the failed condition's ALL_OLD (no second read).
+    pub(super) async fn record_order(&self, order: &Order) -> Result<(bool, Order), StoreError> {
+        let key = order_key(&order.shop, &order.order_id);
+        let mut expr = Expr::default();
+        let condition = format!(
+            "attribute_not_exists({}) OR {} < {}",
+            expr.name(PK),
+            expr.name(VERSION),
+            expr.value(s(order.version.sort_key()))
+        );
+        let (order_applied, current) = match self.put_if(encode_order(order)?, condition, expr).await? {
+            None => (true, order.clone()),
+            Some(old) => (false, self.stored_order(&order.shop, &order.order_id, &key, old).await?),
+        };
+        // Also after a stale put: if an earlier attempt stored the order and then failed, this is
+        // the retry that moves the customer's last order date.
+        let moved = match &current.customer_id {
+            Some(customer) => self.move_last_order(&current.shop, customer, current.placed_at).await?,
+            None => false,
+        };
+        Ok((order_applied || moved, current))
+    }
+
+    /// The old item from a failed condition, or (if DynamoDB sent none) a consistent read.
+    async fn stored_order(&self, shop: &ShopId, id: &OrderId, key: &Key, old: Item) -> Result<Order, StoreError> {
+        if !old.is_empty() {
+            return decode_order(shop, id, &old);
+        }
+        match self.get(key).await? {
+            Some(item) => decode_order(shop, id, &item),
+            // The condition failed on an item that is gone now: someone else is writing it.
+            None => Err(contention(&key.label())),
+        }
+    }
+
+    /// Moves a customer's last order time forward (never back), and with it their entry in the
+    /// last-order index. An unknown customer is created with only this (a later profile fills
+    /// it in); a deleted one is left alone, so no sweep finds them again.
+    async fn move_last_order(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let set = expr
+            .set_clause(vec![
+                (LAST_ORDER_AT, time(at)),
+                (BY_LAST_ORDER.attribute, s(last_order_index_value(shop, at.date_naive()))),
+            ])
+            .unwrap_or_default();
+        let (da, lo) = (expr.name(DELETED_AT), expr.name(LAST_ORDER_AT));
+        let at = expr.value(time(at));
+        let condition = format!("attribute_not_exists({da}) AND (attribute_not_exists({lo}) OR {lo} < {at})");
+        self.update_if(&profile_key(shop, customer), set, condition, expr).await
+    }
+
+    /// Marks a known customer deleted and drops them from every index. The ledger stays.
+    pub(super) async fn delete_customer(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let mut update = expr.set_clause(vec![(DELETED_AT, time(at))]).unwrap_or_default();
+        let indexes: Vec<String> = CUSTOMER_INDEXES.iter().map(|i| expr.name(i.attribute)).collect();
+        update.push_str(&format!(" REMOVE {}", indexes.join(", ")));
+        let condition =
+            format!("attribute_exists({}) AND attribute_not_exists({})", expr.name(PK), expr.name(DELETED_AT));
+        self.update_if(&profile_key(shop, customer), update, condition, expr).await
+    }
+
+    /// Marks a stored order cancelled, version unchanged. Returns whether it changed and the
+    /// stored order after (None for an unknown order, which is left alone).
+    pub(super) async fn delete_order(&self, shop: &ShopId, id: &OrderId) -> Result<(bool, Option<Order>), StoreError> {
+        let key = order_key(shop, id);
+        let mut expr = Expr::default();
+        let update = expr.set_clause(vec![(CANCELLED, AttributeValue::Bool(true))]).unwrap_or_default();
+        let not_cancelled = expr.value(AttributeValue::Bool(false));
+        let condition = format!("attribute_exists({}) AND {} = {not_cancelled}", expr.name(PK), expr.name(CANCELLED));
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&key)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok((true, Some(decode_order(shop, id, &out.attributes.unwrap_or_default())?))),
+            Err(err) => match update_condition_failed(err)? {
+                Some(old) if !old.is_empty() => Ok((false, Some(decode_order(shop, id, &old)?))),
+                _ => Ok((false, None)),
+            },
+        }
+    }
+
+    pub(super) async fn record_privacy_request(&self, request: &PrivacyRequest) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let condition = format!("attribute_not_exists({})", expr.name(PK));
+        self.put_if(encode_privacy_request(request), condition, expr).await.map(|old| old.is_none())
+    }
+
+    /// Keeps the latest uninstall time.
+    pub(super) async fn record_uninstall(&self, shop: &ShopId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let update = expr.set_clause(vec![(UNINSTALLED_AT, time(at))]).unwrap_or_default();
+        let (name, at) = (expr.name(UNINSTALLED_AT), expr.value(time(at)));
+        let condition = format!("attribute_not_exists({name}) OR {name} < {at}");
+        self.update_if(&uninstall_key(shop), update, condition, expr).await
+    }
+
+    /// A conditional put. `Ok(None)` if written; `Ok(Some(old))` if the condition failed, with
+    /// the stored item (empty if there was none or DynamoDB sent none).
+    pub(super) async fn put_if(&self, item: Item, condition: String, expr: Expr) -> Result<Option<Item>, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(err) => put_condition_failed(err).map(|old| Some(old.unwrap_or_default())),
+        }
+    }
+
+    /// A conditional update: true if applied, false if the condition failed.
+    pub(super) async fn update_if(
+        &self,
+        key: &Key,
+        update: String,
+        condition: String,
+        expr: Expr,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => update_condition_failed(err).map(|_| false),
+        }
+    }
+}

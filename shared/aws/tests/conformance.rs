@@ -1,0 +1,16 @@
+//! The shared store conformance suite, on DynamoDB (moto). Each test gets a table of its own.
+
+mod common;
+
+use std::sync::Arc;
+
+use stammkunde_domain::ports::Store;
+use stammkunde_store_conformance::Capabilities;
+
+async fn fresh_store() -> Arc<dyn Store> {
+    Arc::new(common::fresh_dynamo_store().await)
+}
+
+// DynamoDB applies a delivery's changes one conditional write at a time (a failed guard must not
+// cancel the others), so a duplicate may re-apply idempotent changes: no atomic apply.
+stammkunde_store_conformance::conformance_tests!(fresh_store, Capabilities { atomic_apply: false });

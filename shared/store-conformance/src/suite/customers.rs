@@ -1,0 +1,126 @@
+//! Customers as ingest changes them: `UpsertCustomer` and `DeleteCustomer`.
+
+use stammkunde_domain::customer::{Customer, CustomerProfile};
+use stammkunde_domain::ingest::Change;
+use stammkunde_domain::ledger::Balance;
+use stammkunde_domain::ports::Store;
+
+use super::{apply_new, customer};
+use crate::fixtures::{self, at, upsert};
+
+fn stored_as(profile: CustomerProfile) -> Customer {
+    Customer { profile, last_order_at: None, balance: Balance::default(), deleted_at: None }
+}
+
+pub async fn a_new_customer_is_stored_as_given(store: &dyn Store) {
+    let shop = fixtures::shop("new-customer");
+    let id = fixtures::customer_id("c1");
+    let profile = fixtures::full_profile(&shop, &id, Some(at(0)));
+
+    let outcome = apply_new(store, &shop, &[upsert(profile.clone())]).await;
+
+    assert_eq!(outcome.applied, vec![true]);
+    assert!(outcome.orders.is_empty(), "a customer change touches no order");
+    assert_eq!(customer(store, &shop, &id).await, Some(stored_as(profile)));
+    let other = fixtures::customer_id("c2");
+    assert_eq!(customer(store, &shop, &other).await, None, "an unknown customer must read as None");
+}
+
+pub async fn a_newer_profile_replaces_the_fields_it_carries_and_keeps_the_rest(store: &dyn Store) {
+    let shop = fixtures::shop("newer-profile");
+    let id = fixtures::customer_id("c1");
+    let first = fixtures::full_profile(&shop, &id, Some(at(0)));
+    apply_new(store, &shop, &[upsert(first.clone())]).await;
+
+    let newer = CustomerProfile {
+        email: Some(fixtures::email("anna.neu@example.de")),
+        last_name: Some("Meyer".into()),
+        accepts_email_marketing: Some(false),
+        birthday: Some(fixtures::birthday(2, 29, None)),
+        ..fixtures::bare_profile(&shop, &id, Some(at(10)))
+    };
+    let outcome = apply_new(store, &shop, &[upsert(newer.clone())]).await;
+
+    assert_eq!(outcome.applied, vec![true]);
+    let expected = CustomerProfile {
+        email: newer.email,
+        last_name: newer.last_name,
+        accepts_email_marketing: newer.accepts_email_marketing,
+        // A birthday is replaced whole: the new one has no year, so the stored year goes too.
+        birthday: newer.birthday,
+        source_updated_at: Some(at(10)),
+        ..first
+    };
+    assert_eq!(customer(store, &shop, &id).await, Some(stored_as(expected)));
+}
+
+pub async fn an_older_or_equal_profile_changes_nothing(store: &dyn Store) {
+    let shop = fixtures::shop("older-profile");
+    let id = fixtures::customer_id("c1");
+    let stored = fixtures::full_profile(&shop, &id, Some(at(10)));
+    apply_new(store, &shop, &[upsert(stored.clone())]).await;
+
+    for stamp in [at(10), at(9), at(-1000)] {
+        let stale = CustomerProfile {
+            first_name: Some("Stale".into()),
+            email: Some(fixtures::email("stale@example.de")),
+            ..fixtures::full_profile(&shop, &id, Some(stamp))
+        };
+        let outcome = apply_new(store, &shop, &[upsert(stale)]).await;
+        assert_eq!(outcome.applied, vec![false], "a profile stamped {stamp} must not apply over {}", at(10));
+    }
+
+    assert_eq!(customer(store, &shop, &id).await, Some(stored_as(stored)));
+}
+
+pub async fn a_snapshot_profile_creates_an_unknown_customer_but_never_changes_a_known_one(store: &dyn Store) {
+    let shop = fixtures::shop("snapshot-profile");
+    let id = fixtures::customer_id("c1");
+    let snapshot = fixtures::full_profile(&shop, &id, None);
+
+    let created = apply_new(store, &shop, &[upsert(snapshot.clone())]).await;
+    assert_eq!(created.applied, vec![true]);
+    assert_eq!(customer(store, &shop, &id).await, Some(stored_as(snapshot.clone())));
+
+    let other_snapshot = CustomerProfile { first_name: Some("Other".into()), ..snapshot.clone() };
+    let again = apply_new(store, &shop, &[upsert(other_snapshot)]).await;
+    assert_eq!(again.applied, vec![false], "a snapshot must not change a known customer");
+    assert_eq!(customer(store, &shop, &id).await, Some(stored_as(snapshot)));
+
+    // A known customer with a real stamp is not changed by a snapshot either.
+    let known = fixtures::customer_id("c2");
+    let profile = fixtures::full_profile(&shop, &known, Some(at(0)));
+    apply_new(store, &shop, &[upsert(profile.clone())]).await;
+    let snapshot =
+        CustomerProfile { first_name: Some("Snapshot".into()), ..fixtures::bare_profile(&shop, &known, None) };
+    let outcome = apply_new(store, &shop, &[upsert(snapshot)]).await;
+    assert_eq!(outcome.applied, vec![false]);
+    assert_eq!(customer(store, &shop, &known).await, Some(stored_as(profile)));
+}
+
+pub async fn a_deleted_customer_is_marked_once(store: &dyn Store) {
+    let shop = fixtures::shop("delete-customer");
+    let id = fixtures::customer_id("c1");
+    let profile = fixtures::full_profile(&shop, &id, Some(at(0)));
+    apply_new(store, &shop, &[upsert(profile.clone())]).await;
+
+    let delete = |minutes| Change::DeleteCustomer { shop: shop.clone(), customer_id: id.clone(), at: at(minutes) };
+    let first = apply_new(store, &shop, &[delete(5)]).await;
+    let second = apply_new(store, &shop, &[delete(6)]).await;
+
+    assert_eq!(first.applied, vec![true]);
+    assert_eq!(second.applied, vec![false], "a customer is deleted once; a later delete changes nothing");
+    let expected = Customer { deleted_at: Some(at(5)), ..stored_as(profile) };
+    assert_eq!(customer(store, &shop, &id).await, Some(expected));
+}
+
+pub async fn deleting_an_unknown_customer_changes_nothing(store: &dyn Store) {
+    let shop = fixtures::shop("delete-unknown-customer");
+    let id = fixtures::customer_id("c1");
+    let delete = Change::DeleteCustomer { shop: shop.clone(), customer_id: id.clone(), at: at(5) };
+
+    let outcome = apply_new(store, &shop, &[delete]).await;
+
+    assert_eq!(outcome.applied, vec![false]);
+    assert_eq!(customer(store, &shop, &id).await, None);
+}

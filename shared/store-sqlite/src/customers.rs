@@ -1,0 +1,325 @@
+//! Customer rows: the guarded writes ingest and the ledger make, the reads, and the index pages.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+
+use stammkunde_domain::customer::{Birthday, Customer, CustomerProfile, Email};
+use stammkunde_domain::error::StoreError;
+use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
+use stammkunde_domain::ingest::PrivacyRequest;
+use stammkunde_domain::ledger::Balance;
+use stammkunde_domain::order::Order;
+use stammkunde_domain::ports::{CustomerStore, Page, PageRequest, PAGE_LIMIT_MAX};
+
+use crate::codec::{self, corrupt};
+use crate::error::SqlResultExt;
+use crate::{orders, shops, SqliteStore};
+
+/// Creates the customer, or replaces the fields a newer profile carries. `None` fields keep what
+/// is stored; a birthday is replaced whole. A profile without `source_updated_at` (a snapshot)
+/// only ever creates. All of it is the one statement's guard, not a read before the write.
+pub fn upsert_profile(conn: &Connection, profile: &CustomerProfile) -> Result<bool, StoreError> {
+    let birthday = profile.birthday.as_ref();
+    let source_updated_at = codec::optional_timestamp(profile.source_updated_at.as_ref())?;
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO customers (shop, customer_id, email, first_name, last_name, locale, country,
+                 birthday_month, birthday_day, birthday_year, accepts_email_marketing, source_updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (shop, customer_id) DO UPDATE SET
+                 email = coalesce(excluded.email, email),
+                 first_name = coalesce(excluded.first_name, first_name),
+                 last_name = coalesce(excluded.last_name, last_name),
+                 locale = coalesce(excluded.locale, locale),
+                 country = coalesce(excluded.country, country),
+                 birthday_year = CASE WHEN excluded.birthday_month IS NULL THEN birthday_year
+                                      ELSE excluded.birthday_year END,
+                 birthday_month = coalesce(excluded.birthday_month, birthday_month),
+                 birthday_day = coalesce(excluded.birthday_day, birthday_day),
+                 accepts_email_marketing = coalesce(excluded.accepts_email_marketing, accepts_email_marketing),
+                 source_updated_at = excluded.source_updated_at
+             WHERE excluded.source_updated_at IS NOT NULL
+               AND (customers.source_updated_at IS NULL
+                    OR customers.source_updated_at < excluded.source_updated_at)",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                profile.shop.as_str(),
+                profile.customer_id.as_str(),
+                profile.email.as_ref().map(Email::as_str),
+                profile.first_name,
+                profile.last_name,
+                profile.locale,
+                profile.country,
+                birthday.map(|b| b.month),
+                birthday.map(|b| b.day),
+                birthday.and_then(|b| b.year),
+                profile.accepts_email_marketing,
+                source_updated_at,
+            ])
+        })
+        .or_store("upserting a customer")?;
+    Ok(changed == 1)
+}
+
+/// Moves the last order time forward (never back), creating a minimal row for a customer we only
+/// know from an order.
+pub fn record_last_order(
+    conn: &Connection,
+    shop: &ShopId,
+    customer: &CustomerId,
+    placed_at: &DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let placed_at = codec::timestamp(placed_at)?;
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO customers (shop, customer_id, last_order_at, last_order_date) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (shop, customer_id) DO UPDATE SET
+                 last_order_at = excluded.last_order_at, last_order_date = excluded.last_order_date
+             WHERE customers.last_order_at IS NULL OR customers.last_order_at < excluded.last_order_at",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![shop.as_str(), customer.as_str(), placed_at, codec::date_of(&placed_at)])
+        })
+        .or_store("recording a customer's last order")?;
+    Ok(changed == 1)
+}
+
+/// Marks a known customer deleted, once: the first deletion time stays.
+pub fn mark_deleted(
+    conn: &Connection,
+    shop: &ShopId,
+    customer: &CustomerId,
+    at: &DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let at = codec::timestamp(at)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE customers SET deleted_at = ?3 WHERE shop = ?1 AND customer_id = ?2 AND deleted_at IS NULL",
+        )
+        .and_then(|mut statement| statement.execute(params![shop.as_str(), customer.as_str(), at]))
+        .or_store("deleting a customer")?;
+    Ok(changed == 1)
+}
+
+/// Creates an empty row for a customer we know only by id (the ledger needs one for the balance).
+pub fn ensure_row(conn: &Connection, shop: &ShopId, customer: &CustomerId) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO customers (shop, customer_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        .and_then(|mut statement| statement.execute(params![shop.as_str(), customer.as_str()]))
+        .or_store("creating a customer row")?;
+    Ok(())
+}
+
+pub fn balance(conn: &Connection, shop: &ShopId, customer: &CustomerId) -> Result<Option<Balance>, StoreError> {
+    conn.prepare_cached("SELECT available, pending FROM customers WHERE shop = ?1 AND customer_id = ?2")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![shop.as_str(), customer.as_str()], |row| {
+                    Ok(Balance { available: row.get(0)?, pending: row.get(1)? })
+                })
+                .optional()
+        })
+        .or_store("reading a balance")
+}
+
+/// Writes a new balance, guarded by the one it was computed from.
+pub fn replace_balance(
+    conn: &Connection,
+    shop: &ShopId,
+    customer: &CustomerId,
+    old: Balance,
+    new: Balance,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE customers SET available = ?3, pending = ?4
+             WHERE shop = ?1 AND customer_id = ?2 AND available = ?5 AND pending = ?6",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                shop.as_str(),
+                customer.as_str(),
+                new.available,
+                new.pending,
+                old.available,
+                old.pending
+            ])
+        })
+        .or_store("moving a balance")?;
+    Ok(changed == 1)
+}
+
+/// The columns as stored, before they are checked and turned into domain types.
+struct CustomerRow {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    locale: Option<String>,
+    country: Option<String>,
+    birthday: (Option<i64>, Option<i64>, Option<i64>),
+    accepts_email_marketing: Option<bool>,
+    source_updated_at: Option<String>,
+    last_order_at: Option<String>,
+    balance: Balance,
+    deleted_at: Option<String>,
+}
+
+impl CustomerRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<CustomerRow> {
+        Ok(CustomerRow {
+            email: row.get(0)?,
+            first_name: row.get(1)?,
+            last_name: row.get(2)?,
+            locale: row.get(3)?,
+            country: row.get(4)?,
+            birthday: (row.get(5)?, row.get(6)?, row.get(7)?),
+            accepts_email_marketing: row.get(8)?,
+            source_updated_at: row.get(9)?,
+            last_order_at: row.get(10)?,
+            balance: Balance { available: row.get(11)?, pending: row.get(12)? },
+            deleted_at: row.get(13)?,
+        })
+    }
+
+    fn into_customer(self, shop: &ShopId, customer_id: &CustomerId) -> Result<Customer, StoreError> {
+        let key = format!("customer {shop}/{customer_id}");
+        let email = self.email.map(|raw| Email::parse(&raw).map_err(|error| corrupt(&key, error.to_string())));
+        let profile = CustomerProfile {
+            shop: shop.clone(),
+            customer_id: customer_id.clone(),
+            email: email.transpose()?,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            locale: self.locale,
+            country: self.country,
+            birthday: birthday(&key, self.birthday)?,
+            accepts_email_marketing: self.accepts_email_marketing,
+            source_updated_at: codec::parse_optional_timestamp(&key, self.source_updated_at)?,
+        };
+        Ok(Customer {
+            profile,
+            last_order_at: codec::parse_optional_timestamp(&key, self.last_order_at)?,
+            balance: self.balance,
+            deleted_at: codec::parse_optional_timestamp(&key, self.deleted_at)?,
+        })
+    }
+}
+
+fn birthday(
+    key: &str,
+    (month, day, year): (Option<i64>, Option<i64>, Option<i64>),
+) -> Result<Option<Birthday>, StoreError> {
+    let (Some(month), Some(day)) = (month, day) else { return Ok(None) };
+    let bad = |what: &str| corrupt(key, format!("birthday {what} out of range"));
+    let month = u8::try_from(month).map_err(|_| bad("month"))?;
+    let day = u8::try_from(day).map_err(|_| bad("day"))?;
+    let year = year.map(|year| u16::try_from(year).map_err(|_| bad("year"))).transpose()?;
+    Birthday::new(month, day, year).map(Some).map_err(|error| corrupt(key, error.to_string()))
+}
+
+pub fn read_customer(
+    conn: &Connection,
+    shop: &ShopId,
+    customer_id: &CustomerId,
+) -> Result<Option<Customer>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT email, first_name, last_name, locale, country, birthday_month, birthday_day, birthday_year,
+                    accepts_email_marketing, source_updated_at, last_order_at, available, pending, deleted_at
+             FROM customers WHERE shop = ?1 AND customer_id = ?2",
+        )
+        .and_then(|mut statement| {
+            statement.query_row(params![shop.as_str(), customer_id.as_str()], CustomerRow::from_row).optional()
+        })
+        .or_store("reading a customer")?;
+    row.map(|row| row.into_customer(shop, customer_id)).transpose()
+}
+
+/// One page of an index: `sql` selects `customer_id` with `?1` = shop, its own keys from `?2`, then
+/// `?N` = the id to resume after and `?N+1` = how many rows to return, ordered by `customer_id`.
+fn index_page(
+    conn: &Connection,
+    sql: &str,
+    keys: &[&dyn ToSql],
+    page: &PageRequest,
+) -> Result<Page<CustomerId>, StoreError> {
+    let limit = page.limit.clamp(1, PAGE_LIMIT_MAX);
+    // Ids are never empty, so "" resumes before the first.
+    let after = page.cursor.as_deref().map(codec::parse_cursor).transpose()?;
+    let after = after.as_ref().map_or("", CustomerId::as_str);
+    // One row more than the page shows whether another page follows.
+    let fetch = i64::from(limit) + 1;
+    let mut bound: Vec<&dyn ToSql> = keys.to_vec();
+    bound.push(&after);
+    bound.push(&fetch);
+    let raw: Vec<String> = conn
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.query_map(bound.as_slice(), |row| row.get(0))?.collect())
+        .or_store("reading an index page")?;
+    let mut items =
+        raw.iter().map(|id| codec::parse_id("customer index", id, CustomerId::parse)).collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next = if more { items.last().map(codec::cursor_after) } else { None };
+    Ok(Page { items, next })
+}
+
+#[async_trait]
+impl CustomerStore for SqliteStore {
+    async fn customer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        let (shop, customer_id) = (shop.clone(), customer.clone());
+        self.readers.read(move |conn| read_customer(conn, &shop, &customer_id)).await
+    }
+
+    async fn order(&self, shop: &ShopId, order: &OrderId) -> Result<Option<Order>, StoreError> {
+        let (shop, order) = (shop.clone(), order.clone());
+        self.readers.read(move |conn| orders::order(conn, &shop, &order)).await
+    }
+
+    async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError> {
+        let shop = shop.clone();
+        self.readers.read(move |conn| shops::privacy_requests(conn, &shop)).await
+    }
+
+    async fn customers_by_email(
+        &self,
+        shop: &ShopId,
+        email: &Email,
+        page: PageRequest,
+    ) -> Result<Page<CustomerId>, StoreError> {
+        let (shop, email) = (shop.clone(), email.as_str().to_owned());
+        let sql = "SELECT customer_id FROM customers
+                   WHERE shop = ?1 AND email = ?2 AND deleted_at IS NULL AND customer_id > ?3
+                   ORDER BY customer_id LIMIT ?4";
+        self.readers.read(move |conn| index_page(conn, sql, &[&shop.as_str(), &email], &page)).await
+    }
+
+    async fn customers_by_birthday(
+        &self,
+        shop: &ShopId,
+        month: u8,
+        day: u8,
+        page: PageRequest,
+    ) -> Result<Page<CustomerId>, StoreError> {
+        let shop = shop.clone();
+        let sql = "SELECT customer_id FROM customers
+                   WHERE shop = ?1 AND birthday_month = ?2 AND birthday_day = ?3 AND deleted_at IS NULL
+                     AND customer_id > ?4
+                   ORDER BY customer_id LIMIT ?5";
+        self.readers.read(move |conn| index_page(conn, sql, &[&shop.as_str(), &month, &day], &page)).await
+    }
+
+    async fn customers_by_last_order_date(
+        &self,
+        shop: &ShopId,
+        date: NaiveDate,
+        page: PageRequest,
+    ) -> Result<Page<CustomerId>, StoreError> {
+        let (shop, date) = (shop.clone(), codec::date_key(date));
+        let sql = "SELECT customer_id FROM customers
+                   WHERE shop = ?1 AND last_order_date = ?2 AND deleted_at IS NULL AND customer_id > ?3
+                   ORDER BY customer_id LIMIT ?4";
+        self.readers.read(move |conn| index_page(conn, sql, &[&shop.as_str(), &date], &page)).await
+    }
+}

@@ -1,0 +1,166 @@
+//! Opening connections and migrating the schema.
+//!
+//! The schema is a list of migrations; `PRAGMA user_version` records how many have run. A new
+//! migration is appended, never edited, so every existing database can be brought forward.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use stammkunde_domain::error::StoreError;
+
+use crate::error::{SqlResultExt, SqliteStoreError};
+
+/// How long a connection waits for a lock held by another connection (another process, or a
+/// checkpoint) before reporting `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Statements each connection keeps prepared; covers every statement this adapter issues.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE customers (
+        shop TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        email TEXT,
+        first_name TEXT,
+        last_name TEXT,
+        locale TEXT,
+        country TEXT,
+        birthday_month INTEGER,
+        birthday_day INTEGER,
+        birthday_year INTEGER,
+        accepts_email_marketing INTEGER,
+        source_updated_at TEXT,
+        last_order_at TEXT,
+        -- The UTC date of last_order_at, kept beside it for the index.
+        last_order_date TEXT,
+        available INTEGER NOT NULL DEFAULT 0,
+        pending INTEGER NOT NULL DEFAULT 0,
+        deleted_at TEXT,
+        PRIMARY KEY (shop, customer_id)
+    ) STRICT, WITHOUT ROWID;
+
+    -- The sweeps' indexes. Partial: deleted customers are never selected, so never indexed.
+    CREATE INDEX customers_by_email ON customers (shop, email, customer_id)
+        WHERE deleted_at IS NULL AND email IS NOT NULL;
+    CREATE INDEX customers_by_birthday ON customers (shop, birthday_month, birthday_day, customer_id)
+        WHERE deleted_at IS NULL AND birthday_month IS NOT NULL;
+    CREATE INDEX customers_by_last_order_date ON customers (shop, last_order_date, customer_id)
+        WHERE deleted_at IS NULL AND last_order_date IS NOT NULL;
+
+    CREATE TABLE orders (
+        shop TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        -- The version as two sortable columns, compared as a pair by the write guard.
+        version_at TEXT NOT NULL,
+        version_progress INTEGER NOT NULL,
+        cancelled INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (shop, order_id)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE ledger_entries (
+        seq INTEGER PRIMARY KEY,
+        shop TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        entry_key TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        points INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (shop, customer_id, entry_key),
+        -- The balance lives on the customer row: an entry without one could not be counted.
+        FOREIGN KEY (shop, customer_id) REFERENCES customers (shop, customer_id)
+    ) STRICT;
+    CREATE INDEX ledger_entries_by_time ON ledger_entries (shop, customer_id, created_at, seq);
+
+    CREATE TABLE deliveries (
+        shop TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (shop, delivery_id)
+    ) STRICT;
+    CREATE INDEX deliveries_by_expiry ON deliveries (expires_at);
+
+    CREATE TABLE privacy_requests (
+        seq INTEGER PRIMARY KEY,
+        shop TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        request_ref TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (shop, kind, request_ref)
+    ) STRICT;
+
+    -- One row per shop: its Shopware registration (all NULL for other platforms) and uninstall.
+    CREATE TABLE shops (
+        shop TEXT NOT NULL PRIMARY KEY,
+        shop_url TEXT,
+        pending_secret TEXT,
+        shop_secret TEXT,
+        api_key TEXT,
+        secret_key TEXT,
+        registered_at TEXT,
+        confirmed_at TEXT,
+        uninstalled_at TEXT
+    ) STRICT, WITHOUT ROWID;
+    "#,
+];
+
+fn schema_version_known() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Opens the one read-write connection: creates the file and its directory, switches to WAL,
+/// makes every commit durable (`synchronous=FULL` fsyncs the WAL on commit), and migrates.
+pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            StoreError::backend(format!("creating the database directory {}", dir.display()), error)
+        })?;
+    }
+    let mut conn = Connection::open(path).or_store("opening the database")?;
+    configure(&conn)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).or_store("enabling WAL")?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend { message: format!("journal mode is {mode}, not wal"), source: None });
+    }
+    conn.pragma_update(None, "synchronous", "FULL").or_store("setting synchronous=FULL")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection for the reader pool. The writer must have created the database.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).or_store("opening a reader")?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).or_store("setting the busy timeout")?;
+    conn.pragma_update(None, "foreign_keys", "ON").or_store("enabling foreign keys")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).or_store("starting the migration")?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).or_store("reading user_version")?;
+    let known = schema_version_known();
+    if found > known {
+        return Err(StoreError::backend("migrating", SqliteStoreError::SchemaTooNew { found, known }));
+    }
+    let done = usize::try_from(found).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(migration).or_store(&format!("running migration {}", index + 1))?;
+    }
+    // PRAGMA takes no bound parameters; `known` is our own integer, not input.
+    tx.execute_batch(&format!("PRAGMA user_version = {known}")).or_store("writing user_version")?;
+    tx.commit().or_store("committing the migration")
+}
