@@ -40,11 +40,8 @@ async fn the_sam_template_declares_the_table_the_code_creates() {
     let table = described.table.unwrap_or_else(|| panic!("no table"));
     let template = template_table();
 
-    let created_keys: Vec<(String, String)> = table
-        .key_schema()
-        .iter()
-        .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
-        .collect();
+    let created_keys: Vec<(String, String)> =
+        table.key_schema().iter().map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned())).collect();
     assert_eq!(key_schema(&template["KeySchema"]), created_keys);
 
     let created_attributes: BTreeSet<(String, String)> = table
