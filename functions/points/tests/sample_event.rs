@@ -8,7 +8,7 @@ use stammkunde_domain::events::DomainEvent;
 fn the_sample_eventbridge_event_is_an_order_recorded_event() {
     let raw = include_str!("../../../events/points-order-recorded.json");
     let event: EventBridgeEvent<DomainEvent> = serde_json::from_str(raw).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(event.detail_type.as_deref(), Some("OrderRecorded"));
+    assert_eq!(event.detail_type, "OrderRecorded");
     let DomainEvent::OrderRecorded { order } = event.detail else { panic!("not an order event") };
     assert_eq!(order.lines.len(), 1);
     assert!(order.payment.is_paid());
