@@ -23,6 +23,9 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/webhooks/{*rest}", any(webhooks))
         .route("/api/{*rest}", any(api))
+        .fallback(|| async {
+            to_axum(Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route").into_response())
+        })
         .with_state(functions)
 }
 

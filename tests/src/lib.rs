@@ -17,7 +17,12 @@ pub const SHOPWARE_APP_SECRET: &str = "shopware-app-secret-0123456789";
 pub const API_KEY: &str = "api-key-shopify-0123456789";
 pub const SHOPIFY_DOMAIN: &str = "e2e-shop.myshopify.com";
 pub const WOO_SOURCE: &str = "https://woo.e2e.example/";
-pub const SHOPWARE_SHOP_ID: &str = "sw3e2eShopId";
+/// The Shopware shop id the fixtures' envelopes carry in `source.shopId`.
+pub const SHOPWARE_SHOP_ID: &str = "Xk3v9QpL2mWn7RtY";
+/// The Shopware shop URL the fixtures' envelopes carry in `source.url`.
+pub const SHOPWARE_SHOP_URL: &str = "https://kaffee-demo.example";
+pub const WOO_API_KEY: &str = "api-key-woo-0123456789";
+pub const SHOPWARE_API_KEY: &str = "api-key-shopware-0123456789";
 
 /// The configuration every test app runs with: one shop per platform, known secrets.
 pub fn test_config() -> AppConfig {
@@ -40,7 +45,7 @@ id = "woo-shop"
 platform = "woocommerce"
 domain = "{WOO_SOURCE}"
 webhook_secret = "{WOO_SECRET}"
-api_key = "api-key-woo-0123456789"
+api_key = "{WOO_API_KEY}"
 currency = "EUR"
 time_zone = "Europe/Berlin"
 locale = "de"
@@ -50,7 +55,7 @@ id = "shopware-shop"
 platform = "shopware"
 domain = "{SHOPWARE_SHOP_ID}"
 webhook_secret = "{SHOPWARE_APP_SECRET}"
-api_key = "api-key-shopware-0123456789"
+api_key = "{SHOPWARE_API_KEY}"
 currency = "EUR"
 time_zone = "Europe/Berlin"
 locale = "de"
@@ -102,6 +107,21 @@ impl TestApp {
         answer(request.send().await).await
     }
 
+    /// Any method, for the "wrong method" cases.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        answer(request.send().await).await
+    }
+
     pub async fn get(&self, path: &str, headers: &[(&str, String)]) -> Answer {
         let mut request = self.client.get(format!("{}{path}", self.base));
         for (name, value) in headers {
@@ -143,14 +163,27 @@ pub fn dump_database(path: &std::path::Path) -> String {
         let mut rows = statement.query([]).unwrap_or_else(|e| panic!("{e}"));
         out.push_str(&format!("## {table}\n"));
         while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{e}")) {
-            let values: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).map(|v| format!("{v:?}")).unwrap_or_default()))
-                .collect();
+            let values: Vec<String> = (0..columns).map(|i| cell(row.get_ref(i))).collect();
             out.push_str(&values.join(" | "));
             out.push('\n');
         }
     }
     out
+}
+
+/// One cell as readable text, so that `dump().contains("earn:order:…")` checks what is stored.
+/// Text is shown escaped and quoted (a NUL shows as `\0`); anything else, and text that is not
+/// UTF-8, as its exact debug form. Distinct values stay distinct, so equal dumps still mean equal
+/// stores.
+fn cell(value: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> String {
+    match value {
+        Ok(rusqlite::types::ValueRef::Text(bytes)) => match std::str::from_utf8(bytes) {
+            Ok(text) => format!("{text:?}"),
+            Err(_) => format!("Text({bytes:?})"),
+        },
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("<unreadable: {e}>"),
+    }
 }
 
 pub fn shopify_headers(topic: &str, body: &[u8], webhook_id: &str) -> Vec<(&'static str, String)> {
@@ -182,4 +215,69 @@ pub fn shopware_headers(body: &[u8], shop_secret: &str) -> Vec<(&'static str, St
 
 pub fn bearer(key: &str) -> Vec<(&'static str, String)> {
     vec![("authorization", format!("Bearer {key}"))]
+}
+
+/// Asserts an error answer: exact status and `error` code, and a non-empty human `reason`.
+#[track_caller]
+pub fn assert_refused(answer: &Answer, status: u16, code: &str) {
+    assert_eq!((answer.status, answer.body["error"].as_str()), (status, Some(code)), "{:?}", answer.body);
+    assert!(answer.body["reason"].as_str().is_some_and(|r| !r.is_empty()), "a reason: {:?}", answer.body);
+}
+
+/// A JSON body with one edit applied, re-serialised (numbers keep their exact text).
+pub fn edit_json(body: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(body).unwrap_or_else(|e| panic!("fixture is not JSON: {e}"));
+    edit(&mut json);
+    serde_json::to_vec(&json).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The registration query a Shopware shop sends, with the shop URL percent-encoded as it is on
+/// the wire.
+pub fn shopware_registration_query(unix_seconds: i64) -> String {
+    let url: String = SHOPWARE_SHOP_URL.replace(':', "%3A").replace('/', "%2F");
+    format!("shop-id={SHOPWARE_SHOP_ID}&shop-url={url}&timestamp={unix_seconds}")
+}
+
+/// `shopware-app-signature`: hex HMAC of the exact query string under the app secret.
+pub fn shopware_app_signature(query: &str) -> Vec<(&'static str, String)> {
+    vec![("shopware-app-signature", sign(query.as_bytes(), &Secret::new(SHOPWARE_APP_SECRET), DigestEncoding::Hex))]
+}
+
+/// The confirmation body a Shopware shop posts after registering.
+pub fn shopware_confirmation_body(unix_seconds: i64) -> Vec<u8> {
+    serde_json::json!({
+        "apiKey": "SWIAE2EAPIKEY0123456789",
+        "secretKey": "e2e-admin-secret-key-0123456789",
+        "timestamp": unix_seconds,
+        "shopUrl": SHOPWARE_SHOP_URL,
+        "shopId": SHOPWARE_SHOP_ID,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+impl TestApp {
+    /// Step 1 of the Shopware handshake at the app clock's time. Returns the answer.
+    pub async fn shopware_register(&self) -> Answer {
+        let query = shopware_registration_query(self.clock_now().timestamp());
+        self.get(&format!("/webhooks/shopware/registration?{query}"), &shopware_app_signature(&query)).await
+    }
+
+    /// Steps 1 and 3 of the Shopware handshake; returns the shop secret that now signs webhooks.
+    pub async fn shopware_register_and_confirm(&self) -> String {
+        let registered = self.shopware_register().await;
+        assert_eq!(registered.status, 200, "registration: {:?}", registered.body);
+        let secret = registered.body["secret"].as_str().unwrap_or_default().to_owned();
+        let body = shopware_confirmation_body(self.clock_now().timestamp());
+        let confirmed =
+            self.post("/webhooks/shopware/registration/confirm", &shopware_headers(&body, &secret), body).await;
+        assert_eq!((confirmed.status, confirmed.body["status"].as_str()), (200, Some("confirmed")), "{confirmed:?}");
+        secret
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use stammkunde_domain::clock::Clock;
+        self.clock.now()
+    }
 }

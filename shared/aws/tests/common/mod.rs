@@ -3,7 +3,7 @@
 //! These tests need an AWS-compatible endpoint. Locally:
 //!
 //! ```sh
-//! moto_server -H 127.0.0.1 -p 5055 &
+//! python scripts/moto_server.py 127.0.0.1 5055 &   # moto, one request at a time
 //! export AWS_ENDPOINT_URL=http://127.0.0.1:5055 AWS_REGION=eu-central-1 \
 //!        AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 //! cargo test -p stammkunde-aws
@@ -19,7 +19,7 @@ pub async fn sdk_config() -> SdkConfig {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         panic!(
             "AWS_ENDPOINT_URL is not set: these tests run against moto_server. Start it with \
-             `moto_server -H 127.0.0.1 -p 5055` and export AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
+             `python scripts/moto_server.py 127.0.0.1 5055` and export AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
              AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
         );
     }

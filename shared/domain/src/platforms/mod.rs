@@ -192,8 +192,23 @@ pub(crate) fn bounded_minor(field: &'static str, amount: i64) -> Result<i64, Inp
 /// `2023-05-04T13:36:26.566+00:00`).
 pub(crate) fn rfc3339(field: &'static str, text: &str) -> Result<DateTime<Utc>, InputError> {
     DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.with_timezone(&Utc))
         .map_err(|_| invalid(field, "is not an RFC 3339 date-time"))
+        .and_then(|t| plausible(field, t.with_timezone(&Utc)))
+}
+
+/// Years an order or customer can carry. Outside them a date is a bug or an attack; worse, stores
+/// cannot keep it (SQLite's fixed-width time text, and a year-10000 version could never be
+/// superseded), so it is refused here as bad input instead of failing later as a server error.
+pub(crate) const YEAR_MIN: i32 = 1970;
+pub(crate) const YEAR_MAX: i32 = 9998;
+
+pub(crate) fn plausible(field: &'static str, at: DateTime<Utc>) -> Result<DateTime<Utc>, InputError> {
+    use chrono::Datelike;
+    if (YEAR_MIN..=YEAR_MAX).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(invalid(field, "is outside the years 1970 to 9998"))
+    }
 }
 
 /// An optional RFC 3339 time field.
@@ -213,9 +228,9 @@ pub(crate) fn naive_date_time(field: &'static str, text: &str) -> Result<NaiveDa
 /// A time without offset that is known to be UTC (WooCommerce `*_gmt` fields).
 pub(crate) fn utc_without_offset(field: &'static str, text: &str) -> Result<DateTime<Utc>, InputError> {
     if let Ok(with_offset) = DateTime::parse_from_rfc3339(text.trim()) {
-        return Ok(with_offset.with_timezone(&Utc));
+        return plausible(field, with_offset.with_timezone(&Utc));
     }
-    naive_date_time(field, text).map(|naive| naive.and_utc())
+    naive_date_time(field, text).and_then(|naive| plausible(field, naive.and_utc()))
 }
 
 /// A shop-local time without offset (WooCommerce fields without `_gmt`), converted with the
@@ -223,12 +238,12 @@ pub(crate) fn utc_without_offset(field: &'static str, text: &str) -> Result<Date
 /// spring gap cannot have been written by a clock and is refused.
 pub(crate) fn local_without_offset(field: &'static str, text: &str, zone: Tz) -> Result<DateTime<Utc>, InputError> {
     if let Ok(with_offset) = DateTime::parse_from_rfc3339(text.trim()) {
-        return Ok(with_offset.with_timezone(&Utc));
+        return plausible(field, with_offset.with_timezone(&Utc));
     }
     let naive = naive_date_time(field, text)?;
     match zone.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        chrono::LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+        chrono::LocalResult::Single(t) => plausible(field, t.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(earlier, _) => plausible(field, earlier.with_timezone(&Utc)),
         chrono::LocalResult::None => Err(invalid(field, "does not exist in the shop's time zone")),
     }
 }

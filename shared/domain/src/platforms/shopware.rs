@@ -191,7 +191,7 @@ fn payload_entity<'a>(envelope: &'a Envelope, key: &str, field: &'static str) ->
 fn order_changes(envelope: &Envelope, shop: &ShopConfig, state: EventState) -> Result<Vec<Change>, InputError> {
     let entity = payload_entity(envelope, "order", "data.payload.order")?;
     let profile = order_customer(entity, shop)?;
-    let order = order(entity, envelope, shop, state, profile.as_ref().map(|p| p.customer_id.clone()))?;
+    let order = order(entity, shop, state, profile.as_ref().map(|p| p.customer_id.clone()))?;
     let mut changes = Vec::with_capacity(2);
     if let Some(profile) = profile {
         changes.push(Change::UpsertCustomer(profile));
@@ -202,7 +202,6 @@ fn order_changes(envelope: &Envelope, shop: &ShopConfig, state: EventState) -> R
 
 fn order(
     entity: &Value,
-    envelope: &Envelope,
     shop: &ShopConfig,
     state: EventState,
     customer_id: Option<CustomerId>,
@@ -216,7 +215,11 @@ fn order(
     let transactions = array(entity, "transactions", "order.transactions", SUB_LIST_MAX)?;
     let (payment, cancelled) = payment_and_cancellation(entity, transactions, state)?;
     let (lines, discount_codes) = lines(entity, currency)?;
-    let updated_at = latest_update(entity, transactions)?.unwrap_or(envelope.timestamp);
+    // The envelope's `timestamp` is when Shopware *sent* this (it is set again on every retry), not
+    // when the order changed, so it must never version the order: an order never updated (as in
+    // checkout.order.placed) is versioned by when it was placed.
+    let placed_at = placed_at(entity)?;
+    let updated_at = latest_update(entity, transactions)?.unwrap_or(placed_at);
     Ok(Order {
         shop: shop.id.clone(),
         platform: Platform::Shopware,
@@ -230,7 +233,7 @@ fn order(
         payment,
         cancelled,
         discount_codes,
-        placed_at: placed_at(entity)?,
+        placed_at,
         version: OrderVersion::of(updated_at, payment, cancelled),
     })
 }

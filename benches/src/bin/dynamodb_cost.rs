@@ -1,0 +1,304 @@
+//! `dynamodb_cost`: DynamoDB write request units per credited order, from the real items.
+//!
+//! The Shopify `orders_paid` fixture is parsed by the product's parser, the points function
+//! builds its ledger entry (through `PointsService` with a ledger that only records what it is
+//! given), and every item is built by `stammkunde_aws::dynamo::items` exactly as the store
+//! writes it, then sized by `item_size_bytes` / `wru_for_item` (AWS's documented formula). The
+//! list of writes follows `shared/aws/src/dynamo/{ingest,changes,ledger}.rs`:
+//!
+//! webhooks (per new delivery): `upsert_customer` (UpdateItem), `record_order` (PutItem, then
+//! `move_last_order` UpdateItem), `record_delivery` (one PutItem per delivery id);
+//! points: `append_entry` (TransactWriteItems: entry Put + balance Update, each charged twice).
+//!
+//! Index writes are added by AWS's rules for global secondary indexes (a new index entry costs one
+//! write on that index, a changed index key two); every index here projects keys only, so each
+//! index entry is far below 1 KB.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Duration, Utc};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use stammkunde_aws::dynamo::schema::{last_order_index_value, BY_LAST_ORDER};
+use stammkunde_aws::dynamo::{item_size_bytes, items, wru_for_item, Item};
+use stammkunde_bench::orders::ORDERS_PAID;
+use stammkunde_bench::shop::{shop_config, POINTS_PER_ORDER, TOPIC};
+use stammkunde_bench::stats::kib;
+use stammkunde_bench::table::Table;
+use stammkunde_bench::{print_error, BenchResult};
+use stammkunde_domain::clock::FixedClock;
+use stammkunde_domain::config::{AppConfig, ShopDirectory};
+use stammkunde_domain::customer::CustomerProfile;
+use stammkunde_domain::error::StoreError;
+use stammkunde_domain::events::DomainEvent;
+use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
+use stammkunde_domain::ingest::{Change, DeliveryRecord, DELIVERY_RETENTION_DAYS};
+use stammkunde_domain::ledger::{AppendOutcome, Bucket, LedgerEntry};
+use stammkunde_domain::order::Order;
+use stammkunde_domain::platforms::{shopify, ParseOutcome};
+use stammkunde_domain::ports::LedgerStore;
+use stammkunde_points::PointsService;
+
+const TARGET_WRU: u32 = 4;
+const STRETCH_WRU: u32 = 2;
+/// The profile's last-order attribute (`lo` in `shared/aws/src/dynamo/codec/customer.rs`), which
+/// `move_last_order` sets together with the index key `g3`; the codec keeps the name private.
+const LAST_ORDER_AT: &str = "lo";
+/// A transactional write is charged twice the units of a standard one.
+const TRANSACTION_FACTOR: u32 = 2;
+/// EventBridge bills PutEvents per started 64 KB of each entry.
+const EVENT_CHUNK_BYTES: usize = 64 * 1024;
+
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error("dynamodb_cost", &e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One write of the path.
+struct Write {
+    function: &'static str,
+    what: String,
+    call: &'static str,
+    bytes: usize,
+    /// Units on the table: `wru_for_item`, doubled for a transactional write.
+    table_wru: u32,
+    /// Units on the global secondary indexes the write adds, moves or removes an entry of.
+    index_wru: u32,
+    note: &'static str,
+}
+
+impl Write {
+    fn standard(function: &'static str, what: String, call: &'static str, item: &Item) -> Write {
+        let (bytes, table_wru) = (item_size_bytes(item), wru_for_item(item));
+        Write { function, what, call, bytes, table_wru, index_wru: 0, note: "" }
+    }
+
+    fn transactional(function: &'static str, what: String, call: &'static str, item: &Item) -> Write {
+        let write = Write::standard(function, what, call, item);
+        Write { table_wru: write.table_wru * TRANSACTION_FACTOR, ..write }
+    }
+
+    fn indexes(self, index_wru: u32, note: &'static str) -> Write {
+        Write { index_wru, note, ..self }
+    }
+}
+
+/// The facts one delivery of the fixture leads to.
+struct Facts {
+    shop: ShopId,
+    profile: CustomerProfile,
+    order: Order,
+    delivery: DeliveryRecord,
+    entry: LedgerEntry,
+    events: Vec<DomainEvent>,
+}
+
+async fn run() -> BenchResult<()> {
+    let facts = facts().await?;
+    let writes = writes(&facts)?;
+    print_writes(&facts, &writes);
+    print_totals(&writes);
+    print_reads_and_events(&facts)?;
+    Ok(())
+}
+
+async fn facts() -> BenchResult<Facts> {
+    let shop = shop_config()?;
+    let received_at: DateTime<Utc> = "2026-11-20T09:16:00Z".parse()?;
+    let webhook_id = DeliveryId::parse("webhook:b54557e4-bdd9-4b37-8a5f-bf7d70bcd043")?;
+    let event_id = DeliveryId::parse("event:98880550-7158-44d4-b7cd-2c97c8a091b5")?;
+    let ParseOutcome::Changes(changes) =
+        shopify::parse(TOPIC, ORDERS_PAID.as_bytes(), &shop, webhook_id.as_str(), received_at)?
+    else {
+        return Err("the fixture was ignored by the parser".into());
+    };
+    let profile = changes.iter().find_map(|c| match c {
+        Change::UpsertCustomer(profile) => Some(profile.clone()),
+        _ => None,
+    });
+    let order = changes.iter().find_map(|c| match c {
+        Change::RecordOrder(order) => Some(order.clone()),
+        _ => None,
+    });
+    let (Some(profile), Some(order)) = (profile, order) else {
+        return Err("the fixture did not give a customer and an order".into());
+    };
+    let delivery = DeliveryRecord {
+        shop: shop.id.clone(),
+        ids: vec![event_id, webhook_id],
+        topic: TOPIC.to_owned(),
+        received_at,
+        expires_at: received_at + Duration::days(DELIVERY_RETENTION_DAYS),
+    };
+    let entry = ledger_entry(&order, received_at).await?;
+    let events = vec![
+        DomainEvent::CustomerUpdated { shop: shop.id.clone(), customer_id: profile.customer_id.clone() },
+        DomainEvent::OrderRecorded { order: order.clone() },
+    ];
+    Ok(Facts { shop: shop.id, profile, order, delivery, entry, events })
+}
+
+/// A ledger that keeps what it is asked to append: the points function's own entry, unchanged.
+#[derive(Default)]
+struct RecordingLedger(Mutex<Vec<LedgerEntry>>);
+
+#[async_trait]
+impl LedgerStore for RecordingLedger {
+    async fn append_entry(&self, entry: &LedgerEntry) -> Result<AppendOutcome, StoreError> {
+        self.0.lock().map_err(|_| StoreError::Invariant("recording ledger poisoned".into()))?.push(entry.clone());
+        Ok(AppendOutcome::Appended)
+    }
+
+    async fn entries(&self, _: &ShopId, _: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+async fn ledger_entry(order: &Order, now: DateTime<Utc>) -> BenchResult<LedgerEntry> {
+    let ledger = Arc::new(RecordingLedger::default());
+    let config = AppConfig::from_toml(&stammkunde_bench::shop::config_toml())?;
+    let points = PointsService {
+        shops: Arc::new(ShopDirectory::new(config)),
+        ledger: ledger.clone(),
+        clock: Arc::new(FixedClock::new(now + Duration::milliseconds(120))),
+    };
+    points.handle_event(&DomainEvent::OrderRecorded { order: order.clone() }).await?;
+    let entry = ledger.0.lock().map_err(|_| "recording ledger poisoned")?.pop();
+    let entry = entry.ok_or("the points function appended nothing")?;
+    if entry.points != POINTS_PER_ORDER {
+        return Err(format!("the fixture earned {} points, not {POINTS_PER_ORDER}", entry.points).into());
+    }
+    Ok(entry)
+}
+
+fn writes(facts: &Facts) -> BenchResult<Vec<Write>> {
+    let profile = items::profile_item(&facts.profile);
+    let mut moved = profile.clone();
+    moved.insert(LAST_ORDER_AT.to_owned(), AttributeValue::N(epoch_seconds(facts.order.placed_at)));
+    moved.insert(
+        BY_LAST_ORDER.attribute.to_owned(),
+        AttributeValue::S(last_order_index_value(&facts.shop, facts.order.placed_at.date_naive())),
+    );
+    let balance = items::balance_item(&facts.shop, &facts.entry.customer_id, Bucket::Available, facts.entry.points);
+    let mut writes = vec![
+        Write::standard("webhooks", "customer profile (upsert_customer)".into(), "UpdateItem, conditional", &profile)
+            .indexes(1, "new by_email entry (g1); no birthday in the payload, so no g2"),
+        Write::standard(
+            "webhooks",
+            "order (record_order)".into(),
+            "PutItem, conditional",
+            &items::order_item(&facts.order)?,
+        ),
+        Write::standard("webhooks", "profile last order (move_last_order)".into(), "UpdateItem, conditional", &moved)
+            .indexes(1, "new by_last_order entry (g3); a later date for a known customer moves it: 2"),
+    ];
+    for id in &facts.delivery.ids {
+        let note = if id.as_str().starts_with("event:") { "only when X-Shopify-Event-Id is sent" } else { "" };
+        let what = format!("delivery record {} (record_delivery)", id.as_str().split(':').next().unwrap_or("id"));
+        let write =
+            Write::standard("webhooks", what, "PutItem, conditional", &items::delivery_item(&facts.delivery, id));
+        writes.push(Write { note, ..write });
+    }
+    writes.push(Write::transactional(
+        "points",
+        "ledger entry (append_entry)".into(),
+        "TransactWriteItems: Put, conditional",
+        &items::ledger_entry_item(&facts.entry)?,
+    ));
+    writes.push(Write::transactional(
+        "points",
+        "balance (append_entry)".into(),
+        "TransactWriteItems: Update ADD",
+        &balance,
+    ));
+    Ok(writes)
+}
+
+/// Whole epoch seconds, or with the fraction, as the codec writes timestamps.
+fn epoch_seconds(at: DateTime<Utc>) -> String {
+    match at.timestamp_subsec_nanos() {
+        0 => at.timestamp().to_string(),
+        nanos => format!("{}.{}", at.timestamp(), format!("{nanos:09}").trim_end_matches('0')),
+    }
+}
+
+fn print_writes(facts: &Facts, writes: &[Write]) {
+    println!("dynamodb_cost: write request units per credited order (Shopify orders_paid fixture, new customer, first order)");
+    println!(
+        "  order {} of customer {}: {} lines, {} points; items from stammkunde_aws::dynamo::items, sized by item_size_bytes\n",
+        facts.order.order_id,
+        facts.profile.customer_id,
+        facts.order.lines.len(),
+        facts.entry.points
+    );
+    let mut table = Table::new(&["#", "function", "write", "DynamoDB call", "item", "table WRU", "index WRU", "note"]);
+    for (i, w) in writes.iter().enumerate() {
+        table.row(vec![
+            (i + 1).to_string(),
+            w.function.to_owned(),
+            w.what.clone(),
+            w.call.to_owned(),
+            format!("{} B", w.bytes),
+            w.table_wru.to_string(),
+            w.index_wru.to_string(),
+            w.note.to_owned(),
+        ]);
+    }
+    table.print();
+    println!("(table WRU = ⌈bytes / 1 KB⌉, ×2 in a transaction; an update is charged for the larger of the item before and after)");
+}
+
+fn print_totals(writes: &[Write]) {
+    let sum = |pick: &dyn Fn(&Write) -> bool, with_indexes: bool| -> u32 {
+        writes.iter().filter(|w| pick(w)).map(|w| w.table_wru + if with_indexes { w.index_wru } else { 0 }).sum()
+    };
+    let every = |_: &Write| true;
+    let no_event_id = |w: &Write| !w.what.starts_with("delivery record event");
+    let ledger = |w: &Write| w.function == "points";
+    let target = format!("≤ {TARGET_WRU} (stretch {STRETCH_WRU})");
+    let mut table = Table::new(&["per credited order", "WRU", "target"]);
+    table.row(vec!["ledger append alone (points)".into(), sum(&ledger, false).to_string(), String::new()]);
+    table.row(vec!["table writes, both Shopify id headers".into(), sum(&every, false).to_string(), target.clone()]);
+    table.row(vec!["  + index writes".into(), sum(&every, true).to_string(), target.clone()]);
+    table.row(vec![
+        "table writes, X-Shopify-Webhook-Id only".into(),
+        sum(&no_event_id, false).to_string(),
+        target.clone(),
+    ]);
+    table.row(vec!["  + index writes".into(), sum(&no_event_id, true).to_string(), target]);
+    println!();
+    table.print();
+    println!(
+        "A returning customer costs the same: the profile upsert is charged 1 WRU even when its condition fails (stale \
+         stamp), its by_email entry already exists (0 index WRU), and a later order date moves its by_last_order entry \
+         (2 index WRU: delete and put)."
+    );
+}
+
+fn print_reads_and_events(facts: &Facts) -> BenchResult<()> {
+    println!(
+        "\nNot in the totals: reads (webhooks: one strongly consistent BatchGetItem of the {} delivery ids before applying; \
+         a duplicate delivery reads the order back and republishes it, and the points function's conditional append then fails), \
+         and EventBridge:",
+        facts.delivery.ids.len()
+    );
+    for event in &facts.events {
+        let bytes = stammkunde_domain::events::EVENT_SOURCE.len()
+            + event.detail_type().len()
+            + serde_json::to_string(event)?.len();
+        println!(
+            "  PutEvents entry {:<16} {:>8} → {} billed event(s) of 64 KB",
+            event.detail_type(),
+            kib(bytes as u64),
+            bytes.div_ceil(EVENT_CHUNK_BYTES)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! Shared code of the benchmark binaries (`src/bin/`): the benchmark shop, signed Shopify order
+//! bodies, latency percentiles, `/proc` readings, child processes and table printing.
+//!
+//! Benchmarks print figures; they are not tests and have no pass/fail thresholds. They do check
+//! that what they measured was correct work (every answer 200, every order credited once) and
+//! exit non-zero when it was not, because a fast wrong answer is not a figure.
+
+pub mod args;
+pub mod child;
+pub mod client;
+pub mod orders;
+pub mod procfs;
+pub mod shop;
+pub mod stats;
+pub mod table;
+
+use std::path::PathBuf;
+
+/// Errors keep their cause chain (`source`); `main` prints all of it.
+pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
+pub type BenchResult<T> = Result<T, BenchError>;
+
+/// The workspace root (the directory holding `benches/`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Prints `error` with every cause, one per line, for `main` to return a failure after.
+pub fn print_error(program: &str, error: &BenchError) {
+    eprintln!("{program}: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+}
+
+/// SplitMix64: cheap, well-mixed bits for choosing duplicates and ids without a shared RNG.
+pub fn mix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
