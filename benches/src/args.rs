@@ -47,10 +47,7 @@ impl Flags {
     }
 
     /// A comma-separated list, e.g. `--concurrency 16,64,256`.
-    pub fn list<T: FromStr>(&self, name: &str, default: &[T]) -> BenchResult<Vec<T>>
-    where
-        T: Clone,
-    {
+    pub fn list<T: FromStr + Clone>(&self, name: &str, default: &[T]) -> BenchResult<Vec<T>> {
         let Some(text) = self.value(name) else { return Ok(default.to_vec()) };
         text.split(',')
             .map(|part| part.trim().parse().map_err(|_| format!("`{name} {text}`: `{part}` is not valid").into()))

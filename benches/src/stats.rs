@@ -80,12 +80,13 @@ pub fn ms(duration: Duration) -> String {
 /// `12,345`.
 pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    let head = digits.len() % 3;
+    let mut out = digits[..head].to_owned();
+    for group in digits.as_bytes()[head..].chunks(3) {
+        if !out.is_empty() {
             out.push(',');
         }
-        out.push(c);
+        out.push_str(std::str::from_utf8(group).unwrap_or_default());
     }
     out
 }

@@ -1,4 +1,5 @@
-//! A plain text table: the first column left-aligned, the others right-aligned.
+//! A plain text table. Columns whose cells are all figures (start with a digit, `≤`, `≥`, `<`, or
+//! are empty) are right-aligned, the others left-aligned.
 
 pub struct Table {
     header: Vec<String>,
@@ -22,18 +23,21 @@ impl Table {
                 widths[i] = widths[i].max(cell.chars().count());
             }
         }
+        let right: Vec<bool> = (0..columns).map(|i| self.is_figures(i)).collect();
         let line = |cells: &[String]| {
             let mut out = String::new();
             for (i, width) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
                 let pad = width.saturating_sub(cell.chars().count());
-                if i == 0 {
-                    out.push_str(cell);
-                    out.push_str(&" ".repeat(pad));
-                } else {
+                if i > 0 {
                     out.push_str("  ");
+                }
+                if right[i] {
                     out.push_str(&" ".repeat(pad));
                     out.push_str(cell);
+                } else {
+                    out.push_str(cell);
+                    out.push_str(&" ".repeat(pad));
                 }
             }
             println!("{}", out.trim_end());
@@ -44,5 +48,11 @@ impl Table {
         for row in &self.rows {
             line(row);
         }
+    }
+
+    fn is_figures(&self, column: usize) -> bool {
+        let figure =
+            |cell: &str| cell.is_empty() || cell.starts_with(|c: char| c.is_ascii_digit() || "≤≥<".contains(c));
+        self.rows.iter().all(|row| row.get(column).is_none_or(|cell| figure(cell)))
     }
 }

@@ -12,9 +12,6 @@ pub struct PointsSubscriber(pub Arc<PointsService>);
 #[async_trait]
 impl Subscriber for PointsSubscriber {
     async fn on_event(&self, event: &DomainEvent) -> Result<(), String> {
-        self.0.handle_event(event).await.map(|_| ()).map_err(|e| {
-            let cause = std::error::Error::source(&e).map(|c| c.to_string()).unwrap_or_default();
-            format!("{e}: {cause}")
-        })
+        self.0.handle_event(event).await.map(|_| ()).map_err(|e| stammkunde_domain::error::cause_chain(&e))
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Exactly once whatever arrives: the credit's business key is the order (`earn:order:{id}`) and
 //! the store appends under it conditionally, so duplicates, retries and re-published states all land
-//! on the same entry. Delivery order does not matter either: every event carries the order's stored
-//! state, and any state that shows the order paid earns the same credit.
+//! on the same entry. Every event carries the order's stored state; the first state that shows the
+//! order paid is credited, and that credit stands (an order edited after payment does not change
+//! it: adjustments belong to the ledger's reversals).
 
 use std::sync::Arc;
 use thiserror::Error;
@@ -12,6 +13,7 @@ use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::ShopDirectory;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::events::DomainEvent;
+use stammkunde_domain::ids::ShopId;
 use stammkunde_domain::ledger::{AppendOutcome, Bucket, BusinessKey, EntryKind, LedgerEntry};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::LedgerStore;
@@ -38,6 +40,10 @@ pub enum CreditOutcome {
 pub enum PointsError {
     #[error("ledger write failed")]
     Store(#[from] StoreError),
+    /// The event names a shop this instance's configuration does not know: a shop just added to
+    /// the configuration and not yet seen by a warm instance. Retried, so the credit is not lost.
+    #[error("shop {0} is not in this instance's configuration")]
+    UnknownShop(ShopId),
 }
 
 impl PointsError {
@@ -45,6 +51,7 @@ impl PointsError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PointsError::Store(e) => e.is_retryable(),
+            PointsError::UnknownShop(_) => true,
         }
     }
 }
@@ -58,6 +65,9 @@ impl PointsService {
     }
 
     async fn credit_order(&self, order: &Order) -> Result<CreditOutcome, PointsError> {
+        if self.shops.by_id(&order.shop).is_none() {
+            return Err(PointsError::UnknownShop(order.shop.clone()));
+        }
         let Some(entry) = self.earn_entry(order) else {
             return Ok(CreditOutcome::Skipped(self.skip_reason(order)));
         };
@@ -103,9 +113,7 @@ impl PointsService {
     }
 
     fn skip_reason(&self, order: &Order) -> &'static str {
-        if self.shops.by_id(&order.shop).is_none() {
-            "unknown shop"
-        } else if order.customer_id.is_none() {
+        if order.customer_id.is_none() {
             "guest order"
         } else if !order.payment.is_paid() {
             "order not paid"

@@ -8,6 +8,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use stammkunde_aws::LambdaEnvironment;
 use stammkunde_domain::clock::SystemClock;
+use stammkunde_domain::error::cause_chain;
 use stammkunde_domain::events::DomainEvent;
 use stammkunde_points::PointsService;
 
@@ -20,9 +21,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<DomainEvent>>| {
         let service = service.clone();
         async move {
-            let outcome = service.handle_event(&event.payload.detail).await.map_err(|e| {
-                tracing::error!(error = %e, cause = ?std::error::Error::source(&e), retryable = e.is_retryable(), "credit failed");
-                e
+            let outcome = service.handle_event(&event.payload.detail).await.inspect_err(|e| {
+                tracing::error!(error = %cause_chain(e), retryable = e.is_retryable(), "credit failed");
             })?;
             tracing::info!(?outcome, "event handled");
             Ok::<_, Error>(())

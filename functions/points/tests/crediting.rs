@@ -120,7 +120,7 @@ async fn a_refunded_order_was_paid_and_earns_its_credit_for_the_ledger_to_revers
 }
 
 #[tokio::test]
-async fn unpaid_guest_and_unknown_shop_orders_earn_nothing_and_write_nothing() {
+async fn unpaid_and_guest_orders_earn_nothing_and_write_nothing() {
     let f = fixture();
     assert_eq!(
         handle(&f, order(PaymentState::Pending, Some("c1"), "shop")).await,
@@ -131,10 +131,14 @@ async fn unpaid_guest_and_unknown_shop_orders_earn_nothing_and_write_nothing() {
         CreditOutcome::Skipped("order not paid")
     );
     assert_eq!(handle(&f, order(PaymentState::Paid, None, "shop")).await, CreditOutcome::Skipped("guest order"));
-    assert_eq!(
-        handle(&f, order(PaymentState::Paid, Some("c1"), "other")).await,
-        CreditOutcome::Skipped("unknown shop")
-    );
     let entries = f.store.entries(&id(ShopId::parse, "shop"), &id(CustomerId::parse, "c1")).await;
     assert_eq!(entries.map(|e| e.len()).ok(), Some(0));
+}
+
+#[tokio::test]
+async fn an_order_of_a_shop_this_instance_does_not_know_is_retried_not_dropped() {
+    let f = fixture();
+    let event = DomainEvent::OrderRecorded { order: order(PaymentState::Paid, Some("c1"), "other") };
+    let error = f.service.handle_event(&event).await.err().unwrap_or_else(|| panic!("must fail"));
+    assert!(error.is_retryable(), "{error}");
 }

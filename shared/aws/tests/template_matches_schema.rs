@@ -10,6 +10,9 @@ use std::collections::BTreeSet;
 use common::{chain, dynamo_client, unique_name};
 use stammkunde_aws::dynamo::{create_table, schema};
 
+/// An index as compared: name, key schema (attribute, key type), projection type.
+type Index = (String, Vec<(String, String)>, String);
+
 fn template_table() -> Value {
     let text = include_str!("../../../infra/template.yaml");
     let template: Value = serde_yaml::from_str(text).unwrap_or_else(|e| panic!("template.yaml: {e}"));
@@ -57,7 +60,7 @@ async fn the_sam_template_declares_the_table_the_code_creates() {
         .collect();
     assert_eq!(template_attributes, created_attributes);
 
-    let created_indexes: BTreeSet<(String, Vec<(String, String)>, String)> = table
+    let created_indexes: BTreeSet<Index> = table
         .global_secondary_indexes()
         .iter()
         .map(|i| {
@@ -66,7 +69,7 @@ async fn the_sam_template_declares_the_table_the_code_creates() {
             (i.index_name().unwrap_or_default().to_owned(), keys.collect(), projection.unwrap_or_default())
         })
         .collect();
-    let template_indexes: BTreeSet<(String, Vec<(String, String)>, String)> = template["GlobalSecondaryIndexes"]
+    let template_indexes: BTreeSet<Index> = template["GlobalSecondaryIndexes"]
         .as_sequence()
         .unwrap_or_else(|| panic!("no indexes"))
         .iter()

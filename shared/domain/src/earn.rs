@@ -39,21 +39,28 @@ impl Default for EarnRule {
     }
 }
 
+/// Highest earn rate accepted: far above any real programme (1 point per cent), and low enough that
+/// no line amount times the rate can overflow.
+pub const POINTS_PER_UNIT_MAX: i64 = 1_000;
+
+fn check_rate(name: &str, rate: Decimal) -> Result<(), String> {
+    if rate.is_sign_negative() || rate > Decimal::from(POINTS_PER_UNIT_MAX) {
+        return Err(format!("{name} must be between 0 and {POINTS_PER_UNIT_MAX}"));
+    }
+    Ok(())
+}
+
 /// The pseudo line id under which shipping earns, when the rule counts it.
 pub const SHIPPING_LINE_ID: &str = "shipping";
 
 impl EarnRule {
     /// Checks the rule once, at configuration load.
     pub fn validate(&self) -> Result<(), String> {
-        if self.points_per_unit.is_sign_negative() {
-            return Err("earn.points_per_unit must not be negative".into());
-        }
+        check_rate("earn.points_per_unit", self.points_per_unit)?;
         for (code, rate) in &self.points_per_unit_by_currency {
             crate::money::Currency::parse(code).map_err(|e| e.to_string())?;
             let rate: Decimal = rate.parse().map_err(|_| format!("earn rate for {code} is not a decimal"))?;
-            if rate.is_sign_negative() {
-                return Err(format!("earn rate for {code} must not be negative"));
-            }
+            check_rate(code, rate)?;
         }
         Ok(())
     }
@@ -68,7 +75,13 @@ impl EarnRule {
         let unit = Decimal::from(10_i64.pow(order.currency.exponent()));
         let credit = |line_id: LineId, quantity: u32, amount_minor: i64| {
             let amount_minor = amount_minor.max(0);
-            let points = (Decimal::from(amount_minor) * rate / unit).floor().to_i64().unwrap_or(0);
+            // Checked: amounts are bounded by the parsers and rates by `validate`, so `None` cannot
+            // happen for a configured rule; if it ever did, the line earns nothing rather than panic.
+            let points = Decimal::from(amount_minor)
+                .checked_mul(rate)
+                .and_then(|p| p.checked_div(unit))
+                .and_then(|p| p.floor().to_i64())
+                .unwrap_or(0);
             LineCredit { line_id, quantity, amount_minor, points }
         };
         let mut lines: Vec<LineCredit> = order

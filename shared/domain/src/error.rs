@@ -75,3 +75,16 @@ pub enum BusError {
     #[error("a subscriber failed: {0}")]
     Subscriber(String),
 }
+
+/// An error and its causes as one line, for logs: Display only, never Debug (SDK errors' Debug
+/// output carries whole HTTP responses).
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -3,7 +3,7 @@
 use http::{Response, StatusCode};
 use serde_json::json;
 
-use stammkunde_domain::error::{BusError, InputError, StoreError};
+use stammkunde_domain::error::{cause_chain, BusError, InputError, StoreError};
 use stammkunde_domain::signature::SignatureError;
 
 /// A reply before it becomes an HTTP response.
@@ -60,7 +60,7 @@ impl From<SignatureError> for Reply {
 
 impl From<StoreError> for Reply {
     fn from(e: StoreError) -> Reply {
-        tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "store failed");
+        tracing::error!(error = %cause_chain(&e), "store failed");
         if e.is_retryable() {
             Reply::error(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "storage is busy; retry later")
         } else {

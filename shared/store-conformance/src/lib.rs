@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             an_older_or_equal_profile_changes_nothing,
             a_snapshot_profile_creates_an_unknown_customer_but_never_changes_a_known_one,
             a_deleted_customer_is_marked_once,
+            a_deleted_customer_takes_no_newer_profile_and_no_last_order,
             deleting_an_unknown_customer_changes_nothing,
             // Orders through ingest.
             a_recorded_order_is_stored,

@@ -16,7 +16,8 @@ use crate::codec::{self, corrupt};
 use crate::error::SqlResultExt;
 use crate::{orders, shops, SqliteStore};
 
-/// Creates the customer, or replaces the fields a newer profile carries. `None` fields keep what
+/// Creates the customer, or replaces the fields a newer profile carries (never of a deleted
+/// customer: what the platform deleted, we do not fill in again). `None` fields keep what
 /// is stored; a birthday is replaced whole. A profile without `source_updated_at` (a snapshot)
 /// only ever creates. All of it is the one statement's guard, not a read before the write.
 pub fn upsert_profile(conn: &Connection, profile: &CustomerProfile) -> Result<bool, StoreError> {
@@ -40,6 +41,7 @@ pub fn upsert_profile(conn: &Connection, profile: &CustomerProfile) -> Result<bo
                  accepts_email_marketing = coalesce(excluded.accepts_email_marketing, accepts_email_marketing),
                  source_updated_at = excluded.source_updated_at
              WHERE excluded.source_updated_at IS NOT NULL
+               AND customers.deleted_at IS NULL
                AND (customers.source_updated_at IS NULL
                     OR customers.source_updated_at < excluded.source_updated_at)",
         )
@@ -77,7 +79,8 @@ pub fn record_last_order(
             "INSERT INTO customers (shop, customer_id, last_order_at, last_order_date) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (shop, customer_id) DO UPDATE SET
                  last_order_at = excluded.last_order_at, last_order_date = excluded.last_order_date
-             WHERE customers.last_order_at IS NULL OR customers.last_order_at < excluded.last_order_at",
+             WHERE customers.deleted_at IS NULL
+               AND (customers.last_order_at IS NULL OR customers.last_order_at < excluded.last_order_at)",
         )
         .and_then(|mut statement| {
             statement.execute(params![shop.as_str(), customer.as_str(), placed_at, codec::date_of(&placed_at)])

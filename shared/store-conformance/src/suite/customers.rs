@@ -114,6 +114,24 @@ pub async fn a_deleted_customer_is_marked_once(store: &dyn Store) {
     assert_eq!(customer(store, &shop, &id).await, Some(expected));
 }
 
+pub async fn a_deleted_customer_takes_no_newer_profile_and_no_last_order(store: &dyn Store) {
+    let shop = fixtures::shop("deleted-customer-stays-deleted");
+    let id = fixtures::customer_id("c1");
+    let profile = fixtures::bare_profile(&shop, &id, Some(at(0)));
+    apply_new(store, &shop, &[upsert(profile.clone())]).await;
+    apply_new(store, &shop, &[Change::DeleteCustomer { shop: shop.clone(), customer_id: id.clone(), at: at(5) }]).await;
+    let before = customer(store, &shop, &id).await;
+
+    let newer = fixtures::full_profile(&shop, &id, Some(at(10)));
+    let order = fixtures::order(&shop, &fixtures::order_id("o1"), Some(&id), at(11), at(11));
+    apply_new(store, &shop, &[upsert(newer), fixtures::record(order)]).await;
+
+    assert_eq!(customer(store, &shop, &id).await, before, "what the platform deleted is not filled in again");
+    let email = fixtures::email("c1@example.de");
+    let found = store.customers_by_email(&shop, &email, stammkunde_domain::ports::PageRequest::first(10)).await;
+    assert_eq!(found.map(|p| p.items).ok(), Some(vec![]));
+}
+
 pub async fn deleting_an_unknown_customer_changes_nothing(store: &dyn Store) {
     let shop = fixtures::shop("delete-unknown-customer");
     let id = fixtures::customer_id("c1");
