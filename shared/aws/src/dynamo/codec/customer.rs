@@ -75,15 +75,18 @@ fn encode_birthday(birthday: &Birthday) -> String {
     }
 }
 
+/// The value is left out on purpose: a birthday is personal data and this message reaches logs.
+const NOT_A_BIRTHDAY: &str = "the stored birthday is not a date";
+
 fn decode_birthday(text: &str) -> Result<Birthday, String> {
     let parts: Vec<&str> = text.split('-').collect();
-    let number = |t: &str| t.parse::<u16>().map_err(|_| "the stored birthday is not a date (value not shown: personal data)".to_owned());
+    let number = |t: &str| t.parse::<u16>().map_err(|_| NOT_A_BIRTHDAY.to_owned());
     let (year, month, day) = match parts.as_slice() {
         [m, d] => (None, number(m)?, number(d)?),
         [y, m, d] => (Some(number(y)?), number(m)?, number(d)?),
-        _ => return Err("the stored birthday is not a date (value not shown: personal data)".to_owned()),
+        _ => return Err(NOT_A_BIRTHDAY.to_owned()),
     };
-    let small = |v: u16| u8::try_from(v).map_err(|_| "the stored birthday is not a date (value not shown: personal data)".to_owned());
+    let small = |v: u16| u8::try_from(v).map_err(|_| NOT_A_BIRTHDAY.to_owned());
     Birthday::new(small(month)?, small(day)?, year).map_err(|e| e.to_string())
 }
 
