@@ -61,12 +61,7 @@ impl WebhookService {
 
     async fn stored_orders(&self, shop: &ShopId, changes: &[Change]) -> Result<Vec<Order>, Reply> {
         let mut orders = Vec::new();
-        for change in changes {
-            let id = match change {
-                Change::RecordOrder(order) => &order.order_id,
-                Change::DeleteOrder { order_id, .. } => order_id,
-                _ => continue,
-            };
+        for id in changes.iter().filter_map(Change::order_id) {
             if let Some(order) = self.store.order(shop, id).await? {
                 orders.push(order);
             }

@@ -29,6 +29,29 @@ pub enum Change {
     RecordUninstall { shop: ShopId, at: DateTime<Utc> },
 }
 
+impl Change {
+    /// The shop the change writes to.
+    pub fn shop(&self) -> &ShopId {
+        match self {
+            Change::UpsertCustomer(profile) => &profile.shop,
+            Change::RecordOrder(order) => &order.shop,
+            Change::DeleteCustomer { shop, .. }
+            | Change::DeleteOrder { shop, .. }
+            | Change::RecordUninstall { shop, .. } => shop,
+            Change::RecordPrivacyRequest(request) => &request.shop,
+        }
+    }
+
+    /// The order the change touches, if it is an order change.
+    pub fn order_id(&self) -> Option<&OrderId> {
+        match self {
+            Change::RecordOrder(order) => Some(&order.order_id),
+            Change::DeleteOrder { order_id, .. } => Some(order_id),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrivacyRequestKind {

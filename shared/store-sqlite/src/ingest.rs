@@ -8,7 +8,7 @@ use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use stammkunde_domain::error::StoreError;
-use stammkunde_domain::ids::{DeliveryId, OrderId, ShopId};
+use stammkunde_domain::ids::{DeliveryId, ShopId};
 use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::IngestStore;
@@ -64,18 +64,6 @@ pub fn prune_expired_deliveries(conn: &Connection) -> Result<usize, rusqlite::Er
     .execute(params![now, PRUNE_ROWS_MAX])
 }
 
-/// The shop a change writes to.
-fn shop_of(change: &Change) -> &ShopId {
-    match change {
-        Change::UpsertCustomer(profile) => &profile.shop,
-        Change::RecordOrder(order) => &order.shop,
-        Change::DeleteCustomer { shop, .. }
-        | Change::DeleteOrder { shop, .. }
-        | Change::RecordUninstall { shop, .. } => shop,
-        Change::RecordPrivacyRequest(request) => &request.shop,
-    }
-}
-
 /// A change ready for the writer: an order's JSON body is encoded up front, on the caller's task,
 /// because under load the single writer thread is the bottleneck and should only run SQL.
 struct Prepared {
@@ -94,14 +82,6 @@ fn prepare(changes: &[Change]) -> Result<Vec<Prepared>, StoreError> {
             Ok(Prepared { change: change.clone(), order_body })
         })
         .collect()
-}
-
-fn order_touched(change: &Change) -> Option<&OrderId> {
-    match change {
-        Change::RecordOrder(order) => Some(&order.order_id),
-        Change::DeleteOrder { order_id, .. } => Some(order_id),
-        _ => None,
-    }
 }
 
 /// What applying one change did: whether it changed stored state, and for an order change the
@@ -162,7 +142,7 @@ fn remember(orders: &mut Vec<Order>, order: Order) {
 /// The stored state of every order the changes name, each once, in the order first named.
 fn stored_orders(conn: &Connection, shop: &ShopId, changes: &[Prepared]) -> Result<Vec<Order>, StoreError> {
     let mut stored: Vec<Order> = Vec::new();
-    for id in changes.iter().filter_map(|prepared| order_touched(&prepared.change)) {
+    for id in changes.iter().filter_map(|prepared| prepared.change.order_id()) {
         if !stored.iter().any(|known| known.order_id == *id) {
             stored.extend(orders::order(conn, shop, id)?);
         }
@@ -191,11 +171,11 @@ fn apply(conn: &Connection, delivery: &DeliveryRecord, changes: &[Prepared]) -> 
 
 /// One shop's webhook never writes another shop's data: a mismatch is a bug in the caller.
 fn check_shops(delivery: &DeliveryRecord, changes: &[Change]) -> Result<(), StoreError> {
-    match changes.iter().find(|change| shop_of(change) != &delivery.shop) {
+    match changes.iter().find(|change| change.shop() != &delivery.shop) {
         Some(change) => Err(StoreError::Invariant(format!(
             "a delivery for shop {} carries a change for shop {}",
             delivery.shop,
-            shop_of(change)
+            change.shop()
         ))),
         None => Ok(()),
     }
