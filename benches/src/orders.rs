@@ -1,6 +1,7 @@
 //! Shopify `orders/paid` bodies made from the real fixture: a new order (order id, customer id and
-//! line ids) per number `n`, in seven shapes from 3.8 KB (compact, the fields a lean app
-//! subscription sends) to 14.6 KB (the fixture as Shopify pretty-prints it). Every shape earns
+//! line ids) per number `n`, in seven shapes from 3.7 KB (compact, only the fields the parser
+//! reads plus a few) to 14.3 KB (the fixture as Shopify pretty-prints it, 14,652 bytes; KB = 1024
+//! bytes throughout). Every shape earns
 //! `shop::POINTS_PER_ORDER`; `OrderBodies::new` checks that through the product's own parser.
 //!
 //! Bodies are rendered from templates (the serialised shape cut at every id) so that making one

@@ -1,4 +1,4 @@
-//! A plain text table. Columns whose cells are all figures (start with a digit, `≤`, `≥`, `<`, or
+//! A plain text table. Columns whose cells are all figures (start with a digit, `≤`, `≥`, `<`, `≈`, or
 //! are empty) are right-aligned, the others left-aligned.
 
 pub struct Table {
@@ -52,7 +52,7 @@ impl Table {
 
     fn is_figures(&self, column: usize) -> bool {
         let figure =
-            |cell: &str| cell.is_empty() || cell.starts_with(|c: char| c.is_ascii_digit() || "≤≥<".contains(c));
+            |cell: &str| cell.is_empty() || cell.starts_with(|c: char| c.is_ascii_digit() || "≤≥<≈".contains(c));
         self.rows.iter().all(|row| row.get(column).is_none_or(|cell| figure(cell)))
     }
 }

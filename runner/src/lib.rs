@@ -1,6 +1,6 @@
 //! The local runner: the whole product on one machine. SQLite under a data directory, the
 //! in-process bus delivering to the points function before a webhook is answered, and every HTTP
-//! function on one port. Tests and the benchmark start it in-process with `start`.
+//! function on one port. Tests start it in-process with `start`; the benchmark runs the binary.
 
 mod demo;
 mod points_subscriber;

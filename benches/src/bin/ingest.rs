@@ -30,7 +30,7 @@ use stammkunde_bench::child::ChildGuard;
 use stammkunde_bench::client::Connection;
 use stammkunde_bench::orders::OrderBodies;
 use stammkunde_bench::shop::{config_toml, shopify_signature, API_KEY, POINTS_PER_ORDER, SHOP_DOMAIN, SHOP_ID, TOPIC};
-use stammkunde_bench::stats::{kib, mib, ms, thousands, Latencies};
+use stammkunde_bench::stats::{kib, mib, ms, thousands, Latencies, Summary};
 use stammkunde_bench::table::Table;
 use stammkunde_bench::{mix64, print_error, procfs, workspace_root, BenchResult};
 
@@ -133,7 +133,7 @@ async fn run(options: Options) -> BenchResult<()> {
         bodies,
         requests: AtomicU64::new(0),
         originals: AtomicU64::new(0),
-        options_duplicate_percent: options.duplicate_percent,
+        duplicate_percent: options.duplicate_percent,
     });
 
     let warmup =
@@ -236,7 +236,7 @@ async fn wait_until_healthy(addr: SocketAddr, child: &mut ChildGuard) -> BenchRe
 
 /// How long a durable 4 KB append takes on the disk under the data directory: every SQLite group
 /// commit pays one of these, and each new delivery waits for two commits in a row.
-fn fsync_probe(dir: &Path) -> BenchResult<stammkunde_bench::stats::Summary> {
+fn fsync_probe(dir: &Path) -> BenchResult<Summary> {
     use std::io::Write;
     let file = tempfile::NamedTempFile::new_in(dir)?;
     let mut handle = file.as_file();
@@ -267,7 +267,7 @@ struct Load {
     requests: AtomicU64,
     /// New orders handed out: order numbers `0..originals`, webhook id `bench-{n}`.
     originals: AtomicU64,
-    options_duplicate_percent: u64,
+    duplicate_percent: u64,
 }
 
 impl Load {
@@ -275,7 +275,7 @@ impl Load {
         let k = self.requests.fetch_add(1, Ordering::Relaxed);
         let roll = mix64(k);
         let known = self.originals.load(Ordering::Relaxed);
-        let (n, duplicate) = if known > 0 && roll % 100 < self.options_duplicate_percent {
+        let (n, duplicate) = if known > 0 && roll % 100 < self.duplicate_percent {
             (known - 1 - mix64(roll) % known.min(DUPLICATE_WINDOW), true)
         } else {
             (self.originals.fetch_add(1, Ordering::Relaxed), false)
@@ -331,10 +331,14 @@ struct Tally {
     intended: Latencies,
     /// Open loop only: how late the request left compared to its intended time.
     lateness: Latencies,
+    /// The phase's latency (from the intended time in the open loop, else from sending) split
+    /// into new orders `[0]` and duplicates `[1]`.
+    by_kind: [Latencies; 2],
 }
 
 impl Tally {
-    fn record(&mut self, delivery: &Delivery, outcome: Outcome, service: Duration) {
+    /// `intended`: the latency from the intended send time (open loop only).
+    fn record(&mut self, delivery: &Delivery, outcome: Outcome, service: Duration, intended: Option<Duration>) {
         self.answers += 1;
         self.sent_duplicates += u64::from(delivery.duplicate);
         match outcome {
@@ -348,6 +352,10 @@ impl Tally {
             }
         }
         self.service.push(service);
+        self.by_kind[usize::from(delivery.duplicate)].push(intended.unwrap_or(service));
+        if let Some(intended) = intended {
+            self.intended.push(intended);
+        }
     }
 
     fn add_counts(&mut self, other: &Tally) {
@@ -365,6 +373,9 @@ impl Tally {
         self.service.merge(other.service);
         self.intended.merge(other.intended);
         self.lateness.merge(other.lateness);
+        let [new, duplicate] = other.by_kind;
+        self.by_kind[0].merge(new);
+        self.by_kind[1].merge(duplicate);
     }
 }
 
@@ -404,7 +415,7 @@ async fn closed_loop(addr: SocketAddr, load: &Arc<Load>, connections: usize, dur
                 let delivery = load.next();
                 let started = Instant::now();
                 let outcome = deliver(&mut connection, &delivery).await?;
-                tally.record(&delivery, outcome, started.elapsed());
+                tally.record(&delivery, outcome, started.elapsed(), None);
             }
             Ok(tally)
         });
@@ -440,8 +451,7 @@ async fn open_loop(
                 let sent = Instant::now();
                 let outcome = deliver(&mut connection, &scheduled.delivery).await?;
                 let done = Instant::now();
-                tally.record(&scheduled.delivery, outcome, done - sent);
-                tally.intended.push(done - scheduled.intended);
+                tally.record(&scheduled.delivery, outcome, done - sent, Some(done - scheduled.intended));
                 tally.lateness.push(sent.saturating_duration_since(scheduled.intended));
             }
         });
@@ -584,9 +594,18 @@ fn verify_database(path: &Path, orders: u64) -> BenchResult<String> {
     let balances = count("SELECT coalesce(sum(available), 0) FROM customers")?;
     let orders = i64::try_from(orders)?;
     let expected_points = POINTS_PER_ORDER * orders;
+    let n = |v: i64| thousands(v.unsigned_abs());
     let summary = format!(
-        "SQLite: {stored_orders} orders, {entries} ledger entries, {deliveries} delivery records for {orders} distinct orders; \
-         {points} points in entries and {balances} in balances, expected {POINTS_PER_ORDER} × {orders} = {expected_points}"
+        "SQLite: {} orders, {} ledger entries, {} delivery records for {} distinct orders; {} points in the entries \
+         and {} in the balances, expected {POINTS_PER_ORDER} × {} = {}",
+        n(stored_orders),
+        n(entries),
+        n(deliveries),
+        n(orders),
+        n(points),
+        n(balances),
+        n(orders),
+        n(expected_points)
     );
     if entries != orders
         || stored_orders != orders
@@ -628,7 +647,7 @@ async fn verify_api(addr: SocketAddr, load: &Load, orders: u64) -> BenchResult<S
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-fn print_setup(options: &Options, server: &Server, bodies: &OrderBodies, fsync: &stammkunde_bench::stats::Summary) {
+fn print_setup(options: &Options, server: &Server, bodies: &OrderBodies, fsync: &Summary) {
     let (min, mean, max) = bodies.sizes();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("ingest: signed Shopify orders/paid webhooks → local runner (HTTP, HMAC, dedup, SQLite group commit, points credit)");
@@ -693,9 +712,15 @@ fn print_phases(phases: &[Phase], open: &Phase) {
     table.print();
     let service = open.tally.service.summary();
     let late = open.tally.lateness.summary();
+    let (new, duplicate) = (open.tally.by_kind[0].summary(), open.tally.by_kind[1].summary());
     println!(
-        "(closed loop: latency from send; open loop: from the intended send time. Open loop service time alone: p50 {}, p99 {}; \
-         pacer lateness p99 {}. CPU columns: % of one core.)",
+        "(closed loop: latency from send; open loop: from the intended send time. CPU columns: % of one core.)\n\
+         open loop: new orders p50 {} / p99 {}, duplicates p50 {} / p99 {}; service time alone p50 {} / p99 {}; \
+         pacer lateness p99 {}",
+        ms(new.quantile(0.5)),
+        ms(new.quantile(0.99)),
+        ms(duplicate.quantile(0.5)),
+        ms(duplicate.quantile(0.99)),
         ms(service.quantile(0.5)),
         ms(service.quantile(0.99)),
         ms(late.quantile(0.99))

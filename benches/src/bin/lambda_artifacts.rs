@@ -37,7 +37,7 @@ use stammkunde_bench::orders::ORDERS_PAID;
 use stammkunde_bench::shop::{config_toml, shopify_signature, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{mib, ms, Latencies};
 use stammkunde_bench::table::Table;
-use stammkunde_bench::{print_error, workspace_root, BenchResult};
+use stammkunde_bench::{print_error, procfs, workspace_root, BenchResult};
 use stammkunde_domain::ids::{DeliveryId, OrderId, ShopId};
 
 const FUNCTIONS: [&str; 3] = ["webhooks", "points", "api"];
@@ -50,6 +50,8 @@ const TARGET_COLD_START: Duration = Duration::from_millis(20);
 const RUNS_MAX: usize = 50;
 const REGION: &str = "eu-central-1";
 const MEMORY_MB: &str = "256";
+/// Lambda allocates CPU in proportion to memory, one vCPU at 1,769 MB.
+const LAMBDA_VCPU_AT_MEMORY: f64 = 256.0 / 1769.0;
 /// How long a bootstrap may take to poll (or answer) before the run counts as failed.
 const POLL_TIMEOUT: Duration = Duration::from_secs(10);
 const EXIT_CHECK_INTERVAL: Duration = Duration::from_millis(5);
@@ -127,20 +129,30 @@ async fn measure(
     artifacts: &[Artifact],
     aws: &Moto,
     work: &Path,
-) -> BenchResult<(Vec<(String, Latencies)>, Latencies, Invocation)> {
+) -> BenchResult<(Vec<ColdStarts>, Latencies, Invocation)> {
     let mut cold_starts = Vec::new();
     for artifact in artifacts {
-        let mut latencies = Latencies::default();
+        let mut runs =
+            ColdStarts { function: artifact.function, wall: Latencies::default(), cpu: Latencies::default() };
         for run in 0..options.runs {
             let log = work.join(format!("{}-{run}.log", artifact.function));
-            latencies.push(cold_start(artifact, aws, &log).await?);
+            let measured = cold_start(artifact, aws, &log).await?;
+            runs.wall.push(measured.wall);
+            runs.cpu.push(measured.cpu);
         }
-        cold_starts.push((artifact.function.to_owned(), latencies));
+        cold_starts.push(runs);
     }
     let secret_round_trip = secret_round_trips(aws).await?;
     let webhooks = artifacts.iter().find(|a| a.function == "webhooks").ok_or("no webhooks artifact")?;
     let invocation = invoke_webhooks(webhooks, aws, &work.join("webhooks-invoke.log")).await?;
     Ok((cold_starts, secret_round_trip, invocation))
+}
+
+/// One function's cold starts.
+struct ColdStarts {
+    function: &'static str,
+    wall: Latencies,
+    cpu: Latencies,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,13 +414,24 @@ fn lambda_command(artifact: &Artifact, aws: &Moto, runtime_api: SocketAddr) -> C
 // ---------------------------------------------------------------------------------------------
 // (b) Cold start and (c) one invocation.
 
-async fn cold_start(artifact: &Artifact, aws: &Moto, log: &Path) -> BenchResult<Duration> {
+/// A cold start's wall time and the CPU time the process used until its first poll (read while
+/// it waits for the answer, so it uses no more).
+struct ColdStart {
+    wall: Duration,
+    cpu: Duration,
+}
+
+async fn cold_start(artifact: &Artifact, aws: &Moto, log: &Path) -> BenchResult<ColdStart> {
     let mut emulator = start_emulator(artifact.function, None).await?;
     let mut child = ChildGuard::spawn(lambda_command(artifact, aws, emulator.addr), log)?;
     let polled = wait_for(&mut emulator, &mut child, |s| matches!(s, Signal::NextPolled(_))).await;
+    let cpu = procfs::cpu_time_precise(child.pid());
     child.kill();
     match polled.map_err(|e| format!("{} cold start: {e}", artifact.function))? {
-        Signal::NextPolled(at) => Ok(at.saturating_duration_since(child.started_at())),
+        Signal::NextPolled(at) => Ok(ColdStart {
+            wall: at.saturating_duration_since(child.started_at()),
+            cpu: cpu.ok_or("cannot read the bootstrap's CPU time from /proc")?,
+        }),
         _ => Err("unexpected signal".into()),
     }
 }
@@ -532,27 +555,32 @@ fn print_sizes(lambda_dir: &Path, artifacts: &[Artifact]) {
     table.print();
 }
 
-fn print_cold_starts(options: &Options, cold_starts: &[(String, Latencies)], secret: &Latencies) {
+fn print_cold_starts(options: &Options, cold_starts: &[ColdStarts], secret: &Latencies) {
     println!(
-        "\n(b) cold start: process start → first GET /2018-06-01/runtime/invocation/next ({} runs each, {MEMORY_MB} MB, moto at {})",
+        "\n(b) cold start: process start → first GET /2018-06-01/runtime/invocation/next ({} runs each, moto at {})",
         options.runs, options.moto
     );
-    let mut table = Table::new(&["function", "median", "min", "max", "target", ""]);
-    for (function, latencies) in cold_starts {
-        let s = latencies.summary();
+    let mut table = Table::new(&["function", "median", "min", "max", "target", "", "CPU until poll", "CPU at 256 MB"]);
+    for runs in cold_starts {
+        let (wall, cpu) = (runs.wall.summary(), runs.cpu.summary());
+        let cpu_median = cpu.quantile(0.5);
         table.row(vec![
-            function.clone(),
-            ms(s.quantile(0.5)),
-            ms(s.quantile(0.0)),
-            ms(s.max()),
+            runs.function.to_owned(),
+            ms(wall.quantile(0.5)),
+            ms(wall.quantile(0.0)),
+            ms(wall.max()),
             format!("≤ {}", ms(TARGET_COLD_START)),
-            verdict(s.quantile(0.5) <= TARGET_COLD_START),
+            verdict(wall.quantile(0.5) <= TARGET_COLD_START),
+            ms(cpu_median),
+            format!("≈ {}", ms(cpu_median.div_f64(LAMBDA_VCPU_AT_MEMORY))),
         ]);
     }
     table.print();
     let s = secret.summary();
     println!(
-        "(each includes loading the SDK config and one GetSecretValue from moto; that alone, fresh client from this process: median {}, max {})",
+        "(each includes loading the SDK config and one GetSecretValue from moto; that alone, fresh client from this process: \
+         median {}, max {}.\n CPU until poll: all threads, from /proc/<pid>/task/*/schedstat. CPU at {MEMORY_MB} MB: that CPU time \
+         at the {LAMBDA_VCPU_AT_MEMORY:.3} vCPU Lambda gives {MEMORY_MB} MB (1 vCPU at 1,769 MB), an estimate, not a measurement.)",
         ms(s.quantile(0.5)),
         ms(s.max())
     );
