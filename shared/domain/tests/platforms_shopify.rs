@@ -1,8 +1,10 @@
 //! The Shopify parser against our own fixtures (see fixtures/webhooks/README.md).
 
-use chrono::{DateTime, Utc};
+mod common;
+
+use common::{at, received_at};
 use serde_json::{json, Value};
-use stammkunde_domain::config::{AppConfig, ShopConfig};
+use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::CustomerProfile;
 use stammkunde_domain::error::InputError;
 use stammkunde_domain::ingest::{Change, PrivacyRequest, PrivacyRequestKind};
@@ -21,27 +23,7 @@ const SHOP_REDACT: &str = include_str!("../../../fixtures/webhooks/shopify/shop_
 const DELIVERY: &str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043";
 
 fn shop() -> ShopConfig {
-    let toml = r#"
-        [[shops]]
-        id = "nordlicht"
-        platform = "shopify"
-        domain = "nordlicht-roesterei.myshopify.com"
-        webhook_secret = "0123456789abcdef"
-        api_key = "fedcba9876543210"
-        currency = "EUR"
-        time_zone = "Europe/Berlin"
-        locale = "de"
-    "#;
-    let config = AppConfig::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
-    config.shops.into_iter().next().unwrap_or_else(|| panic!("one shop"))
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-fn received_at() -> DateTime<Utc> {
-    at("2026-11-23T08:00:00Z")
+    common::shop("nordlicht", "shopify", "nordlicht-roesterei.myshopify.com")
 }
 
 fn changes(topic: &str, body: &[u8]) -> Vec<Change> {

@@ -1,8 +1,10 @@
 //! The Shopware parser against our own fixtures (see fixtures/webhooks/README.md).
 
-use chrono::{DateTime, Utc};
+mod common;
+
+use common::{at, received_at};
 use serde_json::{json, Value};
-use stammkunde_domain::config::{AppConfig, ShopConfig};
+use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::{Birthday, CustomerProfile};
 use stammkunde_domain::error::InputError;
 use stammkunde_domain::ids::CustomerId;
@@ -18,27 +20,7 @@ const CUSTOMER_REGISTER: &str = include_str!("../../../fixtures/webhooks/shopwar
 const CUSTOMER: &str = "7c1e9b2a4d3f4e5a8b6c0d1e2f3a4b5c";
 
 fn shop() -> ShopConfig {
-    let toml = r#"
-        [[shops]]
-        id = "kaffee-demo"
-        platform = "shopware"
-        domain = "Xk3v9QpL2mWn7RtY"
-        webhook_secret = "0123456789abcdef"
-        api_key = "fedcba9876543210"
-        currency = "EUR"
-        time_zone = "Europe/Berlin"
-        locale = "de"
-    "#;
-    let config = AppConfig::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
-    config.shops.into_iter().next().unwrap_or_else(|| panic!("one shop"))
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-fn received_at() -> DateTime<Utc> {
-    at("2026-11-23T08:00:00Z")
+    common::shop("kaffee-demo", "shopware", "Xk3v9QpL2mWn7RtY")
 }
 
 fn envelope(body: &[u8]) -> Envelope {

@@ -1,8 +1,10 @@
 //! The WooCommerce parser against our own fixtures (see fixtures/webhooks/README.md).
 
-use chrono::{DateTime, Utc};
+mod common;
+
+use common::{at, received_at};
 use serde_json::{json, Value};
-use stammkunde_domain::config::{AppConfig, ShopConfig};
+use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::CustomerProfile;
 use stammkunde_domain::error::InputError;
 use stammkunde_domain::ids::{CustomerId, OrderId};
@@ -19,27 +21,7 @@ const CUSTOMER_UPDATED: &str = include_str!("../../../fixtures/webhooks/woocomme
 const ORDER_DELETED: &str = include_str!("../../../fixtures/webhooks/woocommerce/order_deleted.json");
 
 fn shop() -> ShopConfig {
-    let toml = r#"
-        [[shops]]
-        id = "kaffee-kontor"
-        platform = "woocommerce"
-        domain = "https://kaffee-kontor.example/"
-        webhook_secret = "0123456789abcdef"
-        api_key = "fedcba9876543210"
-        currency = "EUR"
-        time_zone = "Europe/Berlin"
-        locale = "de"
-    "#;
-    let config = AppConfig::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
-    config.shops.into_iter().next().unwrap_or_else(|| panic!("one shop"))
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-fn received_at() -> DateTime<Utc> {
-    at("2026-11-23T08:00:00Z")
+    common::shop("kaffee-kontor", "woocommerce", "https://kaffee-kontor.example/")
 }
 
 fn changes(topic: &str, body: &[u8]) -> Vec<Change> {
