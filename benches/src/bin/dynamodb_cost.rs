@@ -4,23 +4,24 @@
 //! builds its ledger entry (through `PointsService` with a ledger that only records what it is
 //! given), and every item is built by `stammkunde_aws::dynamo::items` exactly as the store
 //! writes it, then sized by `item_size_bytes` / `wru_for_item` (AWS's documented formula). The
-//! list of writes follows `shared/aws/src/dynamo/{ingest,changes,ledger}.rs`:
+//! list of writes follows `shared/aws/src/dynamo/{ingest,changes,customer_writes,ledger}.rs`:
 //!
-//! webhooks (per new delivery): `upsert_customer` (UpdateItem), `record_order` (PutItem, then
-//! `move_last_order` UpdateItem), `record_delivery` (one PutItem per delivery id);
-//! points: `append_entry` (TransactWriteItems: entry Put + balance Update, each charged twice).
+//! webhooks (per new delivery): `record_order` (PutItem), then `write_customer` (one UpdateItem
+//! for the customer's profile and last order together, after a strongly consistent GetItem of its
+//! guards), then `record_delivery` (one PutItem per delivery id);
+//! points: `append_entry` (one conditional PutItem of the entry; the balance is derived from the
+//! entries, not stored).
 //!
 //! Index writes are added by AWS's rules for global secondary indexes (a new index entry costs one
 //! write on that index, a changed index key two); every index here projects keys only, so each
 //! index entry is far below 1 KB.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use stammkunde_aws::dynamo::schema::{last_order_index_value, BY_LAST_ORDER};
+use stammkunde_aws::dynamo::schema::{CustomerIndex, CUSTOMER_INDEXES};
 use stammkunde_aws::dynamo::{item_size_bytes, items, wru_for_item, Item};
 use stammkunde_bench::orders::ORDERS_PAID;
 use stammkunde_bench::shop::{shop_config, POINTS_PER_ORDER, TOPIC};
@@ -34,7 +35,7 @@ use stammkunde_domain::error::StoreError;
 use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord, DELIVERY_RETENTION_DAYS};
-use stammkunde_domain::ledger::{AppendOutcome, Bucket, LedgerEntry};
+use stammkunde_domain::ledger::{AppendOutcome, LedgerEntry};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::platforms::{shopify, ParseOutcome};
 use stammkunde_domain::ports::LedgerStore;
@@ -42,16 +43,17 @@ use stammkunde_points::PointsService;
 
 const TARGET_WRU: u32 = 4;
 const STRETCH_WRU: u32 = 2;
-/// The profile's last-order attribute (`lo` in `shared/aws/src/dynamo/codec/customer.rs`), which
-/// `move_last_order` sets together with the index key `g3`; the codec keeps the name private.
-const LAST_ORDER_AT: &str = "lo";
-/// A transactional write is charged twice the units of a standard one.
-const TRANSACTION_FACTOR: u32 = 2;
 /// EventBridge bills PutEvents per started 64 KB of each entry.
 const EVENT_CHUNK_BYTES: usize = 64 * 1024;
 
 fn main() -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            print_error("dynamodb_cost", &e.into());
+            return ExitCode::FAILURE;
+        }
+    };
     match runtime.block_on(run()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -67,32 +69,37 @@ struct Write {
     what: String,
     call: &'static str,
     bytes: usize,
-    /// Units on the table: `wru_for_item`, doubled for a transactional write.
+    /// Units on the table: `wru_for_item` (no write of this path is transactional).
     table_wru: u32,
     /// Units on the global secondary indexes the write adds, moves or removes an entry of.
     index_wru: u32,
-    note: &'static str,
+    note: String,
 }
 
 impl Write {
     fn standard(function: &'static str, what: String, call: &'static str, item: &Item) -> Write {
         let (bytes, table_wru) = (item_size_bytes(item), wru_for_item(item));
-        Write { function, what, call, bytes, table_wru, index_wru: 0, note: "" }
+        Write { function, what, call, bytes, table_wru, index_wru: 0, note: String::new() }
     }
 
-    fn transactional(function: &'static str, what: String, call: &'static str, item: &Item) -> Write {
-        let write = Write::standard(function, what, call, item);
-        Write { table_wru: write.table_wru * TRANSACTION_FACTOR, ..write }
-    }
-
-    fn indexes(self, index_wru: u32, note: &'static str) -> Write {
-        Write { index_wru, note, ..self }
+    /// For a write that creates `item`: one index write per sparse index key the item carries
+    /// (a new index entry costs one write on that index).
+    fn new_index_entries(self, item: &Item) -> Write {
+        let (present, absent): (Vec<CustomerIndex>, Vec<CustomerIndex>) =
+            CUSTOMER_INDEXES.into_iter().partition(|index| item.contains_key(index.attribute));
+        let list = |indexes: &[CustomerIndex]| {
+            indexes.iter().map(|i| format!("{} ({})", i.name, i.attribute)).collect::<Vec<_>>().join(", ")
+        };
+        let mut note = format!("new {} entries", list(&present));
+        if !absent.is_empty() {
+            note.push_str(&format!("; no {} entry: not in the payload", list(&absent)));
+        }
+        Write { index_wru: u32::try_from(present.len()).unwrap_or(u32::MAX), note, ..self }
     }
 }
 
 /// The facts one delivery of the fixture leads to.
 struct Facts {
-    shop: ShopId,
     profile: CustomerProfile,
     order: Order,
     delivery: DeliveryRecord,
@@ -142,7 +149,7 @@ async fn facts() -> BenchResult<Facts> {
         DomainEvent::CustomerUpdated { shop: shop.id.clone(), customer_id: profile.customer_id.clone() },
         DomainEvent::OrderRecorded { order: order.clone() },
     ];
-    Ok(Facts { shop: shop.id, profile, order, delivery, entry, events })
+    Ok(Facts { profile, order, delivery, entry, events })
 }
 
 /// A ledger that keeps what it is asked to append: the points function's own entry, unchanged.
@@ -179,54 +186,37 @@ async fn ledger_entry(order: &Order, now: DateTime<Utc>) -> BenchResult<LedgerEn
 }
 
 fn writes(facts: &Facts) -> BenchResult<Vec<Write>> {
-    let profile = items::profile_item(&facts.profile);
-    let mut moved = profile.clone();
-    moved.insert(LAST_ORDER_AT.to_owned(), AttributeValue::N(epoch_seconds(facts.order.placed_at)));
-    moved.insert(
-        BY_LAST_ORDER.attribute.to_owned(),
-        AttributeValue::S(last_order_index_value(&facts.shop, facts.order.placed_at.date_naive())),
-    );
-    let balance = items::balance_item(&facts.shop, &facts.entry.customer_id, Bucket::Available, facts.entry.points);
+    let profile = items::profile_with_last_order_item(&facts.profile, facts.order.placed_at);
     let mut writes = vec![
-        Write::standard("webhooks", "customer profile (upsert_customer)".into(), "UpdateItem, conditional", &profile)
-            .indexes(1, "new by_email entry (g1); no birthday in the payload, so no g2"),
         Write::standard(
             "webhooks",
             "order (record_order)".into(),
             "PutItem, conditional",
             &items::order_item(&facts.order)?,
         ),
-        Write::standard("webhooks", "profile last order (move_last_order)".into(), "UpdateItem, conditional", &moved)
-            .indexes(1, "new by_last_order entry (g3); a later date for a known customer moves it: 2"),
+        Write::standard(
+            "webhooks",
+            "customer profile + last order (write_customer)".into(),
+            "UpdateItem, conditional",
+            &profile,
+        )
+        .new_index_entries(&profile),
     ];
     for id in &facts.delivery.ids {
         let note = if id.as_str().starts_with("event:") { "only when X-Shopify-Event-Id is sent" } else { "" };
+        let note = note.to_owned();
         let what = format!("delivery record {} (record_delivery)", id.as_str().split(':').next().unwrap_or("id"));
         let write =
             Write::standard("webhooks", what, "PutItem, conditional", &items::delivery_item(&facts.delivery, id));
         writes.push(Write { note, ..write });
     }
-    writes.push(Write::transactional(
+    writes.push(Write::standard(
         "points",
         "ledger entry (append_entry)".into(),
-        "TransactWriteItems: Put, conditional",
+        "PutItem, conditional",
         &items::ledger_entry_item(&facts.entry)?,
     ));
-    writes.push(Write::transactional(
-        "points",
-        "balance (append_entry)".into(),
-        "TransactWriteItems: Update ADD",
-        &balance,
-    ));
     Ok(writes)
-}
-
-/// Whole epoch seconds, or with the fraction, as the codec writes timestamps.
-fn epoch_seconds(at: DateTime<Utc>) -> String {
-    match at.timestamp_subsec_nanos() {
-        0 => at.timestamp().to_string(),
-        nanos => format!("{}.{}", at.timestamp(), format!("{nanos:09}").trim_end_matches('0')),
-    }
 }
 
 fn print_writes(facts: &Facts, writes: &[Write]) {
@@ -248,11 +238,11 @@ fn print_writes(facts: &Facts, writes: &[Write]) {
             format!("{} B", w.bytes),
             w.table_wru.to_string(),
             w.index_wru.to_string(),
-            w.note.to_owned(),
+            w.note.clone(),
         ]);
     }
     table.print();
-    println!("(table WRU = ⌈bytes / 1 KB⌉, ×2 in a transaction; an update is charged for the larger of the item before and after)");
+    println!("(table WRU = ⌈bytes / 1 KB⌉; an update is charged for the larger of the item before and after)");
 }
 
 fn print_totals(writes: &[Write]) {
@@ -262,6 +252,7 @@ fn print_totals(writes: &[Write]) {
     let every = |_: &Write| true;
     let no_event_id = |w: &Write| !w.what.starts_with("delivery record event");
     let ledger = |w: &Write| w.function == "points";
+    let customer = |w: &Write| w.what.contains("(write_customer)");
     let target = format!("≤ {TARGET_WRU} (stretch {STRETCH_WRU})");
     let mut table = Table::new(&["per credited order", "WRU", "target"]);
     table.row(vec!["ledger append alone (points)".into(), sum(&ledger, false).to_string(), String::new()]);
@@ -276,15 +267,18 @@ fn print_totals(writes: &[Write]) {
     println!();
     table.print();
     println!(
-        "A returning customer costs the same: the profile upsert is charged 1 WRU even when its condition fails (stale \
-         stamp), its by_email entry already exists (0 index WRU), and a later order date moves its by_last_order entry \
-         (2 index WRU: delete and put)."
+        "A returning customer costs the same: their newer profile and later order are one UpdateItem ({} table WRU, \
+         charged for the larger of the stored item and the item after), their by_email entry already exists (0 index \
+         WRU), and a later order date moves their by_last_order entry (2 index WRU: delete and put). When nothing applies \
+         (a stale stamp and no later order, as on a retry), nothing is written for the customer (0 WRU).",
+        sum(&customer, false)
     );
 }
 
 fn print_reads_and_events(facts: &Facts) -> BenchResult<()> {
     println!(
-        "\nNot in the totals: reads (webhooks: one strongly consistent BatchGetItem of the {} delivery ids before applying; \
+        "\nNot in the totals: reads (webhooks: one strongly consistent BatchGetItem of the {} delivery ids before applying, \
+         and one strongly consistent GetItem of the profile's guards (pk, su, lo, da) before its one UpdateItem; \
          a duplicate delivery reads the order back and republishes it, and the points function's conditional append then fails), \
          and EventBridge:",
         facts.delivery.ids.len()

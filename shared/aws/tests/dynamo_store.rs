@@ -1,21 +1,28 @@
 //! DynamoDB-specific behaviour the shared conformance suite cannot see: the table definition,
-//! raw item shapes (sparse indexes, TTL), error mapping, cursors, and the write cost of a
-//! credited order measured on the items as stored.
+//! raw item shapes (sparse indexes, TTL), error mapping, cursors, the write cost of a credited
+//! order measured on the items as stored, and the one write per customer per delivery, counted on
+//! the requests the store sends to moto.
 
 mod common;
 
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiveStatus};
+use aws_smithy_runtime_api::box_error::BoxError;
 use chrono::{Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
-use stammkunde_aws::dynamo::{wru_for_item, DynamoStore, Item};
+use stammkunde_aws::dynamo::{items, wru_for_item, DynamoStore, Item};
 use stammkunde_domain::customer::{CustomerProfile, Email};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, LineId, OrderId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
-use stammkunde_domain::ledger::{AppendOutcome, Bucket, BusinessKey, EarnBasis, EntryKind, LedgerEntry, LineCredit};
+use stammkunde_domain::ledger::{
+    AppendOutcome, Balance, Bucket, BusinessKey, EarnBasis, EntryKind, LedgerEntry, LineCredit,
+};
 use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, OrderLine, OrderVersion, PaymentState, Platform};
 use stammkunde_domain::ports::{CustomerStore, IngestStore, LedgerStore, PageRequest};
+use std::sync::{Arc, Mutex};
 
 use common::{chain, fresh_dynamo_store, unique_name};
 
@@ -259,10 +266,11 @@ async fn an_unreachable_endpoint_is_unavailable_and_retryable() {
     assert!(error.is_retryable());
 }
 
-/// The write cost of one credited order, from the items exactly as stored: ingest (customer
-/// snapshot, order, last-order move, one delivery id) and the ledger append (a transaction: x2).
+/// The write cost of one credited order, from the items exactly as stored: ingest (the order, the
+/// customer's profile with its last order in one update, one delivery id) and the ledger append
+/// (one put of the entry; there is no balance item).
 #[tokio::test]
-async fn a_credited_order_costs_four_write_units_to_ingest_and_four_to_credit() {
+async fn a_credited_order_costs_three_write_units_to_ingest_and_one_to_credit() {
     let store = fresh_dynamo_store().await;
     let client = common::dynamo_client().await;
     let shop = shop();
@@ -279,12 +287,341 @@ async fn a_credited_order_costs_four_write_units_to_ingest_and_four_to_credit() 
     let order_item = raw_item(&store, &client, &format!("{shop}#O#{}", order.order_id), "O").await;
     let delivery_item = raw_item(&store, &client, &format!("{shop}#D#d-1"), "D").await;
     let entry_item = raw_item(&store, &client, &customer_pk, &format!("L#{}", entry.key)).await;
-    let balance = raw_item(&store, &client, &customer_pk, "B").await;
+    assert_eq!(profile, items::profile_with_last_order_item(&snapshot(&shop), order.placed_at), "as `items` says");
+    assert!(!has_item(&client, &store, &customer_pk, "B").await, "no balance item is written");
 
-    // An update is charged for the larger of the item before and after: the stored profile.
-    let ingest =
-        wru_for_item(&profile) + wru_for_item(&order_item) + wru_for_item(&profile) + wru_for_item(&delivery_item);
-    let credit = 2 * (wru_for_item(&entry_item) + wru_for_item(&balance));
-    assert_eq!(ingest, 4);
-    assert_eq!(credit, 4);
+    let ingest = wru_for_item(&profile) + wru_for_item(&order_item) + wru_for_item(&delivery_item);
+    let credit = wru_for_item(&entry_item);
+    assert_eq!(ingest, 3);
+    assert_eq!(credit, 1);
+    let customer = store.customer(&shop, &customer_id()).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(customer.map(|c| c.balance), Some(Balance { available: 0, pending: 59 * 3 }));
+}
+
+async fn has_item(client: &aws_sdk_dynamodb::Client, store: &DynamoStore, pk: &str, sk: &str) -> bool {
+    let out = client
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetItem {pk}/{sk}: {}", chain(&e)));
+    out.item.is_some_and(|item| !item.is_empty())
+}
+
+/// One request the store sent: the operation (from `X-Amz-Target`) and the `pk` it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Call {
+    operation: String,
+    pk: String,
+}
+
+/// Records every request a client sends, as it goes to moto (observed, not mocked).
+#[derive(Clone, Debug, Default)]
+struct Calls(Arc<Mutex<Vec<Call>>>);
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let body: serde_json::Value =
+            request.body().bytes().and_then(|bytes| serde_json::from_slice(bytes).ok()).unwrap_or_default();
+        let pk = ["/Key/pk/S", "/Item/pk/S"]
+            .iter()
+            .find_map(|pointer| body.pointer(pointer).and_then(|v| v.as_str()))
+            .unwrap_or_default()
+            .to_owned();
+        self.0.lock().map_err(|_| "calls poisoned")?.push(Call { operation, pk });
+        Ok(())
+    }
+}
+
+impl Calls {
+    fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| panic!("{e}")))
+    }
+}
+
+/// How many of `calls` are `operation` on partition `pk`.
+fn count(calls: &[Call], operation: &str, pk: &str) -> usize {
+    calls.iter().filter(|c| c.operation == operation && c.pk == pk).count()
+}
+
+/// A store on a fresh table whose client records what it sends.
+async fn counted_store() -> (DynamoStore, Calls) {
+    let table = fresh_dynamo_store().await.table().to_owned();
+    let calls = Calls::default();
+    let config =
+        aws_sdk_dynamodb::config::Builder::from(&common::sdk_config().await).interceptor(calls.clone()).build();
+    (DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table), calls)
+}
+
+async fn apply(store: &DynamoStore, shop: &ShopId, id: &str, changes: &[Change]) -> Vec<bool> {
+    let outcome = store.apply_delivery(&delivery(shop, &[id]), changes).await;
+    outcome.unwrap_or_else(|e| panic!("{}", chain(&e))).applied
+}
+
+fn stamped(shop: &ShopId, first_name: &str, stamp: i64) -> CustomerProfile {
+    CustomerProfile { first_name: Some(first_name.into()), source_updated_at: Some(at(stamp)), ..snapshot(shop) }
+}
+
+/// Another order of the customer, placed at `placed` minutes.
+fn order_placed(shop: &ShopId, id: &str, placed: i64) -> Order {
+    Order {
+        order_id: OrderId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+        placed_at: at(placed),
+        version: OrderVersion::of(at(placed + 1), PaymentState::Paid, false),
+        ..paid_order(shop)
+    }
+}
+
+async fn stored_customer(store: &DynamoStore, shop: &ShopId) -> stammkunde_domain::customer::Customer {
+    let found = store.customer(shop, &customer_id()).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    found.unwrap_or_else(|| panic!("the customer is stored"))
+}
+
+#[tokio::test]
+async fn a_profile_and_an_order_of_one_customer_are_one_update_item() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let order = order_placed(&shop, "1001", 0);
+
+    let first = [Change::UpsertCustomer(stamped(&shop, "Anna", 0)), Change::RecordOrder(order.clone())];
+    assert_eq!(apply(&store, &shop, "d-1", &first).await, vec![true, true]);
+    let sent = calls.take();
+    assert_eq!(count(&sent, "UpdateItem", &customer_pk), 1, "{sent:?}");
+    assert_eq!(count(&sent, "GetItem", &customer_pk), 1, "{sent:?}");
+    assert_eq!(sent.iter().filter(|c| c.operation == "UpdateItem").count(), 1, "{sent:?}");
+    assert_eq!(sent.iter().filter(|c| c.operation == "PutItem").count(), 2, "order and delivery id: {sent:?}");
+    assert!(sent.iter().all(|c| c.operation != "TransactWriteItems"), "{sent:?}");
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.profile, stamped(&shop, "Anna", 0));
+    assert_eq!(customer.last_order_at, Some(at(0)));
+    let found = store.customers_by_last_order_date(&shop, at(0).date_naive(), PageRequest::first(10)).await;
+    assert_eq!(found.unwrap_or_else(|e| panic!("{}", chain(&e))).items, vec![customer_id()]);
+
+    // A returning customer: newer profile, later order. Still one write for the customer.
+    let later = order_placed(&shop, "1002", 60 * 24 * 3);
+    let second = [Change::UpsertCustomer(stamped(&shop, "Anna-Lena", 5)), Change::RecordOrder(later.clone())];
+    assert_eq!(apply(&store, &shop, "d-2", &second).await, vec![true, true]);
+    let sent = calls.take();
+    assert_eq!(count(&sent, "UpdateItem", &customer_pk), 1, "{sent:?}");
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.profile.first_name.as_deref(), Some("Anna-Lena"));
+    assert_eq!(customer.last_order_at, Some(later.placed_at));
+
+    // The same content again as a new delivery: nothing applies, nothing is written to the profile.
+    assert_eq!(apply(&store, &shop, "d-3", &second).await, vec![false, false]);
+    let sent = calls.take();
+    assert_eq!(count(&sent, "UpdateItem", &customer_pk), 0, "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_stale_profile_with_a_newer_order_still_moves_the_last_order() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let first =
+        [Change::UpsertCustomer(stamped(&shop, "Anna", 10)), Change::RecordOrder(order_placed(&shop, "1001", 0))];
+    apply(&store, &shop, "d-1", &first).await;
+    calls.take();
+
+    let second =
+        [Change::UpsertCustomer(stamped(&shop, "Stale", 5)), Change::RecordOrder(order_placed(&shop, "1002", 30))];
+    assert_eq!(apply(&store, &shop, "d-2", &second).await, vec![false, true]);
+    assert_eq!(count(&calls.take(), "UpdateItem", &customer_pk), 1);
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.profile, stamped(&shop, "Anna", 10), "the stale profile changes nothing");
+    assert_eq!(customer.last_order_at, Some(at(30)));
+}
+
+#[tokio::test]
+async fn a_retry_moves_the_last_order_of_an_order_stored_by_a_failed_attempt() {
+    let (store, _calls) = counted_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let order = order_placed(&shop, "1001", 0);
+    // A first attempt that stored the order and then failed before the customer's write.
+    let item = items::order_item(&order).unwrap_or_else(|e| panic!("{}", chain(&e)));
+    client
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutItem: {}", chain(&e)));
+
+    assert_eq!(apply(&store, &shop, "d-1", &[Change::RecordOrder(order.clone())]).await, vec![true]);
+    assert_eq!(stored_customer(&store, &shop).await.last_order_at, Some(order.placed_at));
+}
+
+#[tokio::test]
+async fn a_newer_profile_with_an_older_order_updates_the_profile_only() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let first =
+        [Change::UpsertCustomer(stamped(&shop, "Anna", 0)), Change::RecordOrder(order_placed(&shop, "1001", 30))];
+    apply(&store, &shop, "d-1", &first).await;
+    calls.take();
+
+    // The older order is new to the store (its put applies) but does not move the last order.
+    let older = order_placed(&shop, "1000", 5);
+    let second = [Change::UpsertCustomer(stamped(&shop, "Anna-Lena", 20)), Change::RecordOrder(older.clone())];
+    assert_eq!(apply(&store, &shop, "d-2", &second).await, vec![true, true]);
+    assert_eq!(count(&calls.take(), "UpdateItem", &customer_pk), 1);
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.profile, stamped(&shop, "Anna-Lena", 20));
+    assert_eq!(customer.last_order_at, Some(at(30)));
+
+    // The same older order again: its put is stale and its last order does not apply.
+    let third = [Change::UpsertCustomer(stamped(&shop, "Anna-Maria", 40)), Change::RecordOrder(older)];
+    assert_eq!(apply(&store, &shop, "d-3", &third).await, vec![true, false]);
+    assert_eq!(stored_customer(&store, &shop).await.last_order_at, Some(at(30)));
+}
+
+#[tokio::test]
+async fn a_deleted_customer_is_left_alone() {
+    let (store, calls) = counted_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let first =
+        [Change::UpsertCustomer(stamped(&shop, "Anna", 0)), Change::RecordOrder(order_placed(&shop, "1001", 0))];
+    apply(&store, &shop, "d-1", &first).await;
+    let delete = Change::DeleteCustomer { shop: shop.clone(), customer_id: customer_id(), at: at(10) };
+    assert_eq!(apply(&store, &shop, "d-2", &[delete]).await, vec![true]);
+    let before = raw_item(&store, &client, &customer_pk, "C").await;
+    calls.take();
+
+    let later = [
+        Change::UpsertCustomer(stamped(&shop, "Anna-Lena", 20)),
+        Change::UpsertCustomer(snapshot(&shop)),
+        Change::RecordOrder(order_placed(&shop, "1002", 30)),
+    ];
+    assert_eq!(apply(&store, &shop, "d-3", &later).await, vec![false, false, true], "only the order's own put");
+    let sent = calls.take();
+    assert_eq!(count(&sent, "UpdateItem", &customer_pk), 0, "{sent:?}");
+    assert_eq!(raw_item(&store, &client, &customer_pk, "C").await, before);
+}
+
+#[tokio::test]
+async fn a_delete_between_two_profiles_keeps_its_place_in_the_delivery() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let changes = [
+        Change::UpsertCustomer(stamped(&shop, "Anna", 0)),
+        Change::DeleteCustomer { shop: shop.clone(), customer_id: customer_id(), at: at(10) },
+        Change::UpsertCustomer(stamped(&shop, "Anna-Lena", 20)),
+    ];
+    assert_eq!(apply(&store, &shop, "d-1", &changes).await, vec![true, true, false]);
+    assert_eq!(count(&calls.take(), "UpdateItem", &customer_pk), 2, "the profile, then the delete");
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.deleted_at, Some(at(10)));
+    assert_eq!(customer.profile.first_name.as_deref(), Some("Anna"));
+}
+
+#[tokio::test]
+async fn a_profile_without_fields_creates_its_customer() {
+    let store = fresh_dynamo_store().await;
+    let shop = shop();
+    let bare = bare_profile(&shop);
+    assert_eq!(apply(&store, &shop, "d-1", &[Change::UpsertCustomer(bare.clone())]).await, vec![true]);
+    assert_eq!(stored_customer(&store, &shop).await.profile, bare);
+    assert_eq!(apply(&store, &shop, "d-2", &[Change::UpsertCustomer(bare)]).await, vec![false]);
+}
+
+#[tokio::test]
+async fn the_balance_is_the_replay_of_the_entries_and_an_old_balance_item_is_ignored() {
+    let store = fresh_dynamo_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    // A balance item as earlier versions wrote it: no longer read.
+    client
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(customer_pk.clone()))
+        .item("sk", AttributeValue::S("B".into()))
+        .item("a", AttributeValue::N("999".into()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutItem: {}", chain(&e)));
+    let first = earn_entry(&order_placed(&shop, "1001", 0));
+    let second = LedgerEntry {
+        key: BusinessKey::earn_for_order(&OrderId::parse("1002").unwrap_or_else(|e| panic!("{e}"))),
+        bucket: Bucket::Available,
+        ..first.clone()
+    };
+    for entry in [&first, &second, &first] {
+        store.append_entry(entry).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    }
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.balance, Balance { available: 59 * 3, pending: 59 * 3 });
+    assert_eq!(customer.profile, bare_profile(&shop), "entries without a profile read as an empty profile");
+}
+
+/// A profile with nothing but its ids.
+fn bare_profile(shop: &ShopId) -> CustomerProfile {
+    CustomerProfile {
+        shop: shop.clone(),
+        customer_id: customer_id(),
+        email: None,
+        first_name: None,
+        last_name: None,
+        locale: None,
+        country: None,
+        birthday: None,
+        accepts_email_marketing: None,
+        source_updated_at: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_deliveries_for_one_customer_leave_the_latest_order_and_profile() {
+    let store = Arc::new(fresh_dynamo_store().await);
+    let shop = shop();
+    let mut tasks = Vec::new();
+    for i in 0..4_i64 {
+        let (store, shop) = (store.clone(), shop.clone());
+        tasks.push(tokio::spawn(async move {
+            let changes = [
+                Change::UpsertCustomer(stamped(&shop, &format!("Anna {i}"), i)),
+                Change::RecordOrder(order_placed(&shop, &format!("20{i}"), 60 * 24 * i)),
+            ];
+            // A lost race is retryable contention: the platform would deliver again.
+            for _ in 0..10 {
+                match store.apply_delivery(&delivery(&shop, &[&format!("d-{i}")]), &changes).await {
+                    Err(StoreError::Contention { .. }) => continue,
+                    other => return other.unwrap_or_else(|e| panic!("{}", chain(&e))),
+                }
+            }
+            panic!("delivery {i} kept losing races");
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let customer = stored_customer(&store, &shop).await;
+    assert_eq!(customer.profile, stamped(&shop, "Anna 3", 3));
+    assert_eq!(customer.last_order_at, Some(at(60 * 24 * 3)));
+    for day in 0..4 {
+        let date = at(60 * 24 * day).date_naive();
+        let found = store.customers_by_last_order_date(&shop, date, PageRequest::first(10)).await;
+        let expected = if day == 3 { vec![customer_id()] } else { Vec::new() };
+        assert_eq!(found.unwrap_or_else(|e| panic!("{}", chain(&e))).items, expected, "day {day}");
+    }
 }

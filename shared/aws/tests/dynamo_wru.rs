@@ -18,15 +18,15 @@ fn n(text: &str) -> AttributeValue {
 }
 
 #[test]
-fn a_small_balance_item_is_nineteen_bytes_and_one_unit() {
-    let balance = item(vec![
+fn a_small_item_is_nineteen_bytes_and_one_unit() {
+    let small = item(vec![
         ("pk", s("shop#C#1")),              // 2 + 8
         ("sk", s("B")),                     // 2 + 1
         ("a", n("120")),                    // 1 + (trailing zero trimmed: 2 digits -> 1) + 1
         ("mk", AttributeValue::Bool(true)), // 2 + 1
     ]);
-    assert_eq!(item_size_bytes(&balance), 10 + 3 + 3 + 3);
-    assert_eq!(wru_for_item(&balance), 1);
+    assert_eq!(item_size_bytes(&small), 10 + 3 + 3 + 3);
+    assert_eq!(wru_for_item(&small), 1);
 }
 
 #[test]

@@ -1,48 +1,29 @@
-//! One conditional write per change. Each returns whether it changed stored state; a failed
-//! condition is "stale or already applied", never an error.
+//! One conditional write per change (customer profiles and last orders excepted: those are
+//! `customer_writes`, one per customer per delivery). Each returns whether it changed stored
+//! state; a failed condition is "stale or already applied", never an error.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
-use stammkunde_domain::customer::CustomerProfile;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
 use stammkunde_domain::ingest::PrivacyRequest;
 use stammkunde_domain::order::Order;
 
-use super::codec::customer::{profile_attributes, DELETED_AT, LAST_ORDER_AT, SOURCE_UPDATED_AT};
+use super::codec::customer::DELETED_AT;
 use super::codec::order::{decode_order, encode_order, CANCELLED, VERSION};
 use super::codec::shop::{encode_privacy_request, UNINSTALLED_AT};
 use super::codec::{key_item, s, time, Item};
 use super::errors::contention;
 use super::expr::Expr;
-use super::schema::{
-    last_order_index_value, order_key, profile_key, uninstall_key, Key, BY_LAST_ORDER, CUSTOMER_INDEXES, PK,
-};
+use super::schema::{order_key, profile_key, uninstall_key, Key, CUSTOMER_INDEXES, PK};
 use super::{put_condition_failed, update_condition_failed, DynamoStore};
 
 impl DynamoStore {
-    /// A profile without `source_updated_at` only creates an unknown customer; a stamped one
-    /// creates, or updates a customer whose stored stamp is older (never a deleted one).
-    pub(super) async fn upsert_customer(&self, profile: &CustomerProfile) -> Result<bool, StoreError> {
-        let key = profile_key(&profile.shop, &profile.customer_id);
-        let mut expr = Expr::default();
-        let Some(stamp) = profile.source_updated_at else {
-            let mut item = key_item(&key);
-            item.extend(profile_attributes(profile).into_iter().map(|(name, value)| (name.to_owned(), value)));
-            let condition = format!("attribute_not_exists({})", expr.name(PK));
-            return self.put_if(item, condition, expr).await.map(|old| old.is_none());
-        };
-        let set = expr.set_clause(profile_attributes(profile)).unwrap_or_default();
-        let (pk, da, su) = (expr.name(PK), expr.name(DELETED_AT), expr.name(SOURCE_UPDATED_AT));
-        let stamp = expr.value(time(stamp));
-        let condition = format!(
-            "attribute_not_exists({pk}) OR (attribute_not_exists({da}) AND (attribute_not_exists({su}) OR {su} < {stamp}))"
-        );
-        self.update_if(&key, set, condition, expr).await
-    }
-
-    /// Stores the order if its version is newer. Returns whether anything changed and the order
-    /// as stored afterwards, taken from the failed condition's ALL_OLD (no second read).
+    /// Stores the order if its version is newer. Returns whether the put changed anything and the
+    /// order as stored afterwards, taken from the failed condition's ALL_OLD (no second read). The
+    /// customer's last order moves later, with the delivery's one write per customer (`ingest`),
+    /// from the stored order: also after a stale put, because this may be the retry that finishes
+    /// what a failed attempt began.
     pub(super) async fn record_order(&self, order: &Order) -> Result<(bool, Order), StoreError> {
         let key = order_key(&order.shop, &order.order_id);
         let mut expr = Expr::default();
@@ -52,17 +33,10 @@ impl DynamoStore {
             expr.name(VERSION),
             expr.value(s(order.version.sort_key()))
         );
-        let (order_applied, current) = match self.put_if(encode_order(order)?, condition, expr).await? {
-            None => (true, order.clone()),
-            Some(old) => (false, self.stored_order(&order.shop, &order.order_id, &key, old).await?),
-        };
-        // Also after a stale put: if an earlier attempt stored the order and then failed, this is
-        // the retry that moves the customer's last order date.
-        let moved = match &current.customer_id {
-            Some(customer) => self.move_last_order(&current.shop, customer, current.placed_at).await?,
-            None => false,
-        };
-        Ok((order_applied || moved, current))
+        match self.put_if(encode_order(order)?, condition, expr).await? {
+            None => Ok((true, order.clone())),
+            Some(old) => Ok((false, self.stored_order(&order.shop, &order.order_id, &key, old).await?)),
+        }
     }
 
     /// The old item from a failed condition, or (if DynamoDB sent none) a consistent read.
@@ -75,28 +49,6 @@ impl DynamoStore {
             // The condition failed on an item that is gone now: someone else is writing it.
             None => Err(contention(&key.label())),
         }
-    }
-
-    /// Moves a customer's last order time forward (never back), and with it their entry in the
-    /// last-order index. An unknown customer is created with only this (a later profile fills
-    /// it in); a deleted one is left alone, so no sweep finds them again.
-    async fn move_last_order(
-        &self,
-        shop: &ShopId,
-        customer: &CustomerId,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut expr = Expr::default();
-        let set = expr
-            .set_clause(vec![
-                (LAST_ORDER_AT, time(at)),
-                (BY_LAST_ORDER.attribute, s(last_order_index_value(shop, at.date_naive()))),
-            ])
-            .unwrap_or_default();
-        let (da, lo) = (expr.name(DELETED_AT), expr.name(LAST_ORDER_AT));
-        let at = expr.value(time(at));
-        let condition = format!("attribute_not_exists({da}) AND (attribute_not_exists({lo}) OR {lo} < {at})");
-        self.update_if(&profile_key(shop, customer), set, condition, expr).await
     }
 
     /// Marks a known customer deleted and drops them from every index. The ledger stays.

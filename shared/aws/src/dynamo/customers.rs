@@ -11,6 +11,7 @@ use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::{CustomerStore, Page, PageRequest, PAGE_LIMIT_MAX};
 
 use super::codec::customer::decode_customer;
+use super::codec::ledger::decode_entry;
 use super::codec::order::decode_order;
 use super::codec::shop::decode_privacy_request;
 use super::codec::{Item, Reader};
@@ -19,38 +20,29 @@ use super::expr::Expr;
 use super::paging::{decode_cursor, encode_cursor};
 use super::schema::{
     birthday_index_value, customer_from_pk, customer_pk, email_index_value, last_order_index_value, order_key,
-    privacy_pk, CustomerIndex, BY_BIRTHDAY, BY_EMAIL, BY_LAST_ORDER, PK, SK, SK_BALANCE, SK_PROFILE,
+    privacy_pk, CustomerIndex, BY_BIRTHDAY, BY_EMAIL, BY_LAST_ORDER, PK, SK, SK_LEDGER_PREFIX, SK_PROFILE,
 };
 use super::DynamoStore;
 
 #[async_trait]
 impl CustomerStore for DynamoStore {
     async fn customer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Customer>, StoreError> {
-        // Profile (`C`) and balance (`B`) are neighbours in the customer's partition: one Query
-        // reads both and skips the ledger entries (`L#…`) that sort after them.
-        let mut expr = Expr::default();
-        let (pk, sk) = (expr.name(PK), expr.name(SK));
-        let condition = format!(
-            "{pk} = {} AND {sk} BETWEEN {} AND {}",
-            expr.value(AttributeValue::S(customer_pk(shop, customer))),
-            expr.value(AttributeValue::S(SK_BALANCE.into())),
-            expr.value(AttributeValue::S(SK_PROFILE.into())),
-        );
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("Query", e))?;
-        let items = out.items.unwrap_or_default();
-        let with_sk =
-            |wanted: &str| items.iter().find(|item| Reader::new(item).opt_s(SK).ok().flatten() == Some(wanted));
-        decode_customer(shop, customer, with_sk(SK_PROFILE), with_sk(SK_BALANCE))
+        // The profile (`C`) and the ledger entries (`L#…`) share the customer's partition: one
+        // paginated Query reads them all, and the balance is the replay of the entries (there is
+        // no stored balance to read). Any other item in the partition is not part of the customer
+        // and is skipped.
+        let items = self.query_partition(&customer_pk(shop, customer), None).await?;
+        let mut profile = None;
+        let mut entries = Vec::new();
+        for item in &items {
+            let sk = Reader::new(item).s(SK)?;
+            if sk == SK_PROFILE {
+                profile = Some(item);
+            } else if sk.starts_with(SK_LEDGER_PREFIX) {
+                entries.push(decode_entry(shop, customer, item)?);
+            }
+        }
+        decode_customer(shop, customer, profile, &entries)
     }
 
     async fn order(&self, shop: &ShopId, order: &OrderId) -> Result<Option<Order>, StoreError> {

@@ -1,9 +1,17 @@
 //! `IngestStore`: delivery deduplication and applying a delivery's changes.
+//!
+//! A delivery is applied in three steps: the changes with writes of their own (orders, privacy
+//! requests, uninstalls) in delivery order; then, per customer the delivery touches (by a profile,
+//! or as the customer of a stored order), at most one write of profile and last order together
+//! (`customer_writes`), a `DeleteCustomer` keeping its own write in its place; then the delivery
+//! record. A Shopify `orders/paid` (profile and order of one customer) is thus one UpdateItem on
+//! the profile, one PutItem of the order and the delivery record(s).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use chrono::{DateTime, Utc};
 use stammkunde_domain::error::StoreError;
-use stammkunde_domain::ids::{DeliveryId, ShopId};
+use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::IngestStore;
@@ -11,6 +19,7 @@ use std::time::Duration;
 
 use super::codec::key_item;
 use super::codec::shop::encode_delivery;
+use super::customer_writes::Part;
 use super::errors::store_error;
 use super::expr::Expr;
 use super::schema::{delivery_key, PK};
@@ -34,10 +43,15 @@ impl IngestStore for DynamoStore {
     }
 
     async fn apply_delivery(&self, delivery: &DeliveryRecord, changes: &[Change]) -> Result<ApplyOutcome, StoreError> {
-        let mut applied = Vec::with_capacity(changes.len());
+        let mut applied = vec![false; changes.len()];
         let mut orders = Vec::new();
-        for change in changes {
-            applied.push(self.apply_change(change, &mut orders).await?);
+        let mut customers = Customers::default();
+        for (index, change) in changes.iter().enumerate() {
+            let changed = self.apply_change(index, change, &mut orders, &mut customers).await?;
+            set_applied(&mut applied, index, changed);
+        }
+        for customer in &customers.0 {
+            self.apply_customer(customer, &mut applied).await?;
         }
         // Last, so a delivery is only ever recorded once all its changes are stored.
         let duplicate = self.record_delivery(delivery).await?;
@@ -45,16 +59,69 @@ impl IngestStore for DynamoStore {
     }
 }
 
+/// What a delivery asks of one customer, in delivery order, with the index of the change asking.
+struct CustomerChanges<'a> {
+    shop: ShopId,
+    customer: CustomerId,
+    changes: Vec<(usize, CustomerChange<'a>)>,
+}
+
+#[derive(Clone, Copy)]
+enum CustomerChange<'a> {
+    /// Goes into the customer's one profile write (`customer_writes`).
+    Part(Part<'a>),
+    /// `DeleteCustomer`: a write of its own.
+    Delete(DateTime<Utc>),
+}
+
+/// The customers a delivery touches, in the order it first touches them.
+#[derive(Default)]
+struct Customers<'a>(Vec<CustomerChanges<'a>>);
+
+impl<'a> Customers<'a> {
+    fn push(&mut self, shop: &ShopId, customer: &CustomerId, index: usize, change: CustomerChange<'a>) {
+        match self.0.iter_mut().find(|c| &c.shop == shop && &c.customer == customer) {
+            Some(known) => known.changes.push((index, change)),
+            None => self.0.push(CustomerChanges {
+                shop: shop.clone(),
+                customer: customer.clone(),
+                changes: vec![(index, change)],
+            }),
+        }
+    }
+}
+
 impl DynamoStore {
-    async fn apply_change(&self, change: &Change, orders: &mut Vec<Order>) -> Result<bool, StoreError> {
+    /// Applies a change that has a write of its own (orders, privacy requests, uninstalls) and
+    /// collects what it asks of a customer. Returns whether its own write changed stored state.
+    async fn apply_change<'a>(
+        &self,
+        index: usize,
+        change: &'a Change,
+        orders: &mut Vec<Order>,
+        customers: &mut Customers<'a>,
+    ) -> Result<bool, StoreError> {
         match change {
-            Change::UpsertCustomer(profile) => self.upsert_customer(profile).await,
+            Change::UpsertCustomer(profile) => {
+                let part = CustomerChange::Part(Part::Profile(profile));
+                customers.push(&profile.shop, &profile.customer_id, index, part);
+                Ok(false)
+            }
             Change::RecordOrder(order) => {
                 let (applied, stored) = self.record_order(order).await?;
+                // From the stored order, also after a stale put: if an earlier attempt stored the
+                // order and then failed, this is the retry that moves the last order date.
+                if let Some(customer) = &stored.customer_id {
+                    let part = CustomerChange::Part(Part::LastOrder(stored.placed_at));
+                    customers.push(&stored.shop, customer, index, part);
+                }
                 touch(orders, stored);
                 Ok(applied)
             }
-            Change::DeleteCustomer { shop, customer_id, at } => self.delete_customer(shop, customer_id, *at).await,
+            Change::DeleteCustomer { shop, customer_id, at } => {
+                customers.push(shop, customer_id, index, CustomerChange::Delete(*at));
+                Ok(false)
+            }
             Change::DeleteOrder { shop, order_id, .. } => {
                 let (applied, stored) = self.delete_order(shop, order_id).await?;
                 if let Some(stored) = stored {
@@ -65,6 +132,42 @@ impl DynamoStore {
             Change::RecordPrivacyRequest(request) => self.record_privacy_request(request).await,
             Change::RecordUninstall { shop, at } => self.record_uninstall(shop, *at).await,
         }
+    }
+
+    /// One customer's share of the delivery: its profile parts as one write (`write_customer`),
+    /// split only by a `DeleteCustomer`, which keeps its own write in its place in the order. A
+    /// change counts as applied if its own write or its part did.
+    async fn apply_customer(&self, customer: &CustomerChanges<'_>, applied: &mut [bool]) -> Result<(), StoreError> {
+        let mut parts: Vec<(usize, Part<'_>)> = Vec::new();
+        for &(index, change) in &customer.changes {
+            match change {
+                CustomerChange::Part(part) => parts.push((index, part)),
+                CustomerChange::Delete(at) => {
+                    self.write_parts(customer, &mut parts, applied).await?;
+                    let deleted = self.delete_customer(&customer.shop, &customer.customer, at).await?;
+                    set_applied(applied, index, deleted);
+                }
+            }
+        }
+        self.write_parts(customer, &mut parts, applied).await
+    }
+
+    /// Writes the parts collected so far (if any) and marks their changes.
+    async fn write_parts(
+        &self,
+        customer: &CustomerChanges<'_>,
+        parts: &mut Vec<(usize, Part<'_>)>,
+        applied: &mut [bool],
+    ) -> Result<(), StoreError> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let only_parts: Vec<Part<'_>> = parts.iter().map(|&(_, part)| part).collect();
+        let written = self.write_customer(&customer.shop, &customer.customer, &only_parts).await?;
+        for ((index, _), changed) in parts.drain(..).zip(written) {
+            set_applied(applied, index, changed);
+        }
+        Ok(())
     }
 
     /// Records the delivery's ids, each with a conditional PutItem, in sorted order, stopping at
@@ -124,6 +227,14 @@ fn unique(ids: &[DeliveryId]) -> Vec<DeliveryId> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Marks change `index` applied if `changed` (a change with a write and a part is applied if
+/// either changed stored state).
+fn set_applied(applied: &mut [bool], index: usize, changed: bool) {
+    if let Some(slot) = applied.get_mut(index) {
+        *slot |= changed;
+    }
 }
 
 /// Keeps the latest stored state of each order once.

@@ -2,6 +2,7 @@
 
 mod changes;
 mod codec;
+mod customer_writes;
 mod customers;
 mod errors;
 mod expr;
@@ -15,9 +16,8 @@ mod wru;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use stammkunde_domain::error::StoreError;
@@ -26,7 +26,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use codec::key_item;
-use errors::{contention, store_error};
+use errors::store_error;
 use expr::Expr;
 use schema::{Key, PK, SK};
 
@@ -38,8 +38,7 @@ pub use wru::{item_size_bytes, wru_for_item};
 /// any shop's privacy requests. A bound so a runaway partition cannot loop a Lambda forever.
 const QUERY_PAGES_MAX: usize = 64;
 
-/// Attempts at a transaction that lost a race (TransactionConflict) before reporting contention.
-const TRANSACTION_ATTEMPTS_MAX: u32 = 8;
+/// Backoff base between attempts of a write that lost a race (see `conflict_backoff`).
 const CONFLICT_BACKOFF_BASE_MS: u64 = 10;
 
 /// The `Store` on DynamoDB. Cheap to clone: the SDK client is reference-counted.
@@ -105,43 +104,6 @@ impl DynamoStore {
             message: format!("partition {pk} has more than {QUERY_PAGES_MAX} pages"),
             source: None,
         })
-    }
-
-    /// Runs a transaction. `Ok(None)` if it committed; `Ok(Some(reasons))` if a condition failed
-    /// (nothing was written). Lost races become `Contention`, throttling `Unavailable`.
-    ///
-    /// A conflict with a concurrent transaction on the same item is retried a bounded number of
-    /// times: concurrent copies of one append or delivery must end as one write plus duplicates,
-    /// and once the winner has committed, a retry sees its condition fail.
-    async fn transact(
-        &self,
-        label: &str,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Option<Vec<CancellationReason>>, StoreError> {
-        for attempt in 0..TRANSACTION_ATTEMPTS_MAX {
-            if attempt > 0 {
-                tokio::time::sleep(conflict_backoff(attempt)).await;
-            }
-            let err = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
-                Ok(_) => return Ok(None),
-                Err(err) => err,
-            };
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
-                let reasons = cancelled.cancellation_reasons().to_vec();
-                let has = |code: &str| reasons.iter().any(|r| r.code() == Some(code));
-                if has("ConditionalCheckFailed") {
-                    return Ok(Some(reasons));
-                }
-                if has("TransactionConflict") {
-                    continue;
-                }
-                if has("ThrottlingError") || has("ProvisionedThroughputExceeded") {
-                    return Err(StoreError::unavailable("DynamoDB TransactWriteItems throttled", err));
-                }
-            }
-            return Err(store_error("TransactWriteItems", err));
-        }
-        Err(contention(label))
     }
 }
 

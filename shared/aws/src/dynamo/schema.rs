@@ -34,7 +34,6 @@
 //! | item | pk | sk |
 //! |---|---|---|
 //! | customer profile | `{shop}#C#{customer}` | `C` |
-//! | customer balance | `{shop}#C#{customer}` | `B` |
 //! | ledger entry | `{shop}#C#{customer}` | `L#{business key}` |
 //! | order | `{shop}#O#{order}` | `O` |
 //! | delivery id | `{shop}#D#{delivery id}` | `D` (TTL `expires_at`) |
@@ -47,8 +46,11 @@
 //! three. Their sort key is the table's own `pk`, so no extra attribute is stored for it and a page
 //! comes back ordered by customer.
 //!
-//! The balance lives on its own small item rather than on the profile so a ledger transaction
-//! never conflicts with a profile update and always costs the same (each item stays under 1 KB).
+//! There is no balance item: a customer's balance is derived, the replay of their ledger entries,
+//! which share the profile's partition. Exactly-once is the entry's key (a conditional put of the
+//! entry is the whole append, 1 write unit, no transaction), so the balance can never disagree
+//! with the entries, and reading it is the same one Query that reads the profile (entries are a
+//! few hundred bytes each; a strongly consistent read unit covers 4 KB).
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -82,7 +84,6 @@ pub const BY_LAST_ORDER: CustomerIndex = CustomerIndex { name: "by_last_order", 
 pub const CUSTOMER_INDEXES: [CustomerIndex; 3] = [BY_EMAIL, BY_BIRTHDAY, BY_LAST_ORDER];
 
 pub const SK_PROFILE: &str = "C";
-pub const SK_BALANCE: &str = "B";
 pub const SK_ORDER: &str = "O";
 pub const SK_DELIVERY: &str = "D";
 pub const SK_REGISTRATION: &str = "R";
@@ -119,10 +120,6 @@ pub fn customer_from_pk(shop: &ShopId, pk: &str) -> Option<CustomerId> {
 
 pub fn profile_key(shop: &ShopId, customer: &CustomerId) -> Key {
     Key::new(customer_pk(shop, customer), SK_PROFILE)
-}
-
-pub fn balance_key(shop: &ShopId, customer: &CustomerId) -> Key {
-    Key::new(customer_pk(shop, customer), SK_BALANCE)
 }
 
 pub fn ledger_key(shop: &ShopId, customer: &CustomerId, key: &BusinessKey) -> Key {

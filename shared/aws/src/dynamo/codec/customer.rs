@@ -1,15 +1,13 @@
-//! Customer profile and balance items.
-//!
-//! Profile (`sk = C`): `e` email, `fn`/`ln` names, `lc` locale, `co` country, `bd` birthday
-//! (`MM-DD` or `YYYY-MM-DD`), `mk` marketing flag, `su` source_updated_at, `lo` last_order_at,
-//! `da` deleted_at, and the index keys `g1`/`g2`/`g3` while not deleted.
-//! Balance (`sk = B`): `a` available, `p` pending points.
+//! Customer profile items (`sk = C`): `e` email, `fn`/`ln` names, `lc` locale, `co` country,
+//! `bd` birthday (`MM-DD` or `YYYY-MM-DD`), `mk` marketing flag, `su` source_updated_at, `lo`
+//! last_order_at, `da` deleted_at, and the index keys `g1`/`g2`/`g3` while not deleted. The
+//! balance is not stored: it is the replay of the customer's ledger entries.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use stammkunde_domain::customer::{Birthday, Customer, CustomerProfile, Email};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::ledger::{Balance, Bucket};
+use stammkunde_domain::ledger::{Balance, LedgerEntry};
 
 use super::{s, time, Item, Reader};
 use crate::dynamo::schema::{birthday_index_value, email_index_value, BY_BIRTHDAY, BY_EMAIL};
@@ -24,16 +22,6 @@ pub(crate) const MARKETING: &str = "mk";
 pub(crate) const SOURCE_UPDATED_AT: &str = "su";
 pub(crate) const LAST_ORDER_AT: &str = "lo";
 pub(crate) const DELETED_AT: &str = "da";
-pub(crate) const AVAILABLE: &str = "a";
-pub(crate) const PENDING: &str = "p";
-
-/// The balance attribute an entry's bucket moves.
-pub(crate) fn bucket_attribute(bucket: Bucket) -> &'static str {
-    match bucket {
-        Bucket::Available => AVAILABLE,
-        Bucket::Pending => PENDING,
-    }
-}
 
 /// The attributes a profile sets: only the fields it carries (a `None` keeps what is stored),
 /// with the index keys that follow from them.
@@ -90,24 +78,19 @@ fn decode_birthday(text: &str) -> Result<Birthday, String> {
     Birthday::new(small(month)?, small(day)?, year).map_err(|e| e.to_string())
 }
 
-/// A customer from their profile and balance items; `None` if neither exists. A balance without
-/// a profile (points credited before any profile arrived) reads as an empty profile.
+/// A customer from their profile item and their ledger entries, whose replay is the balance;
+/// `None` if there are neither. Entries without a profile (points credited before any profile
+/// arrived) read as an empty profile.
 pub(crate) fn decode_customer(
     shop: &ShopId,
     customer: &CustomerId,
     profile: Option<&Item>,
-    balance: Option<&Item>,
+    entries: &[LedgerEntry],
 ) -> Result<Option<Customer>, StoreError> {
-    if profile.is_none() && balance.is_none() {
+    if profile.is_none() && entries.is_empty() {
         return Ok(None);
     }
-    let balance = match balance {
-        Some(item) => {
-            let r = Reader::new(item);
-            Balance { available: r.opt_i64(AVAILABLE)?.unwrap_or(0), pending: r.opt_i64(PENDING)?.unwrap_or(0) }
-        }
-        None => Balance::default(),
-    };
+    let balance = Balance::replay(entries);
     let empty = Item::new();
     let r = Reader::new(profile.unwrap_or(&empty));
     let text = |name: &str| r.opt_s(name).map(|v| v.map(str::to_owned));

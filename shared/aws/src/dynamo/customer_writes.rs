@@ -1,0 +1,386 @@
+//! One write per customer per delivery: a customer's profile and last order, read, decided and
+//! written together with at most one conditional UpdateItem.
+//!
+//! A Shopify `orders/paid` delivery carries the buyer's profile and an order of theirs. Written
+//! one change at a time, that is two UpdateItems on the same profile item. Instead, `ingest`
+//! collects what a delivery asks of each customer (in delivery order), and `write_customer` reads
+//! the profile item's guards (a strongly consistent GetItem of `pk`, `su`, `lo`, `da`), lets
+//! `plan` decide which parts apply, and writes what applies with one UpdateItem whose condition
+//! pins the guards it read (a PutItem of the bare key in the one case with nothing to set). If
+//! nothing applies, nothing is written. A failed condition means a concurrent write came between
+//! the read and the write: read and decide again, a bounded number of times, then report
+//! contention.
+//!
+//! The rules are those of one conditional write per part, applied in order, each against the item
+//! as the parts before it left it:
+//! - a stamped profile applies if the item does not exist, or it is not deleted and has no stamp
+//!   or an older one;
+//! - an unstamped profile (an order's snapshot of its buyer) only creates a missing item;
+//! - a last order applies if the item is not deleted and has no last order or an older one (a
+//!   missing item is created with only that); the last-order index key `g3` moves with it.
+//!
+//! Every write to a profile item changes at least one guard (existence, `su`, `lo`, `da`), so an
+//! UpdateItem conditional on all four still seeing what was read applies exactly what was decided.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use stammkunde_domain::customer::CustomerProfile;
+use stammkunde_domain::error::StoreError;
+use stammkunde_domain::ids::{CustomerId, ShopId};
+
+use super::codec::customer::{profile_attributes, DELETED_AT, LAST_ORDER_AT, SOURCE_UPDATED_AT};
+use super::codec::{key_item, s, time, Item, Reader};
+use super::errors::{contention, store_error};
+use super::expr::Expr;
+use super::schema::{last_order_index_value, profile_key, Key, BY_LAST_ORDER, PK};
+use super::{conflict_backoff, update_condition_failed, DynamoStore};
+
+/// Read–decide–write rounds before a customer write that keeps losing races reports contention.
+const WRITE_ATTEMPTS_MAX: u32 = 5;
+
+/// One thing a delivery asks of a customer's profile item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Part<'a> {
+    /// `UpsertCustomer`.
+    Profile(&'a CustomerProfile),
+    /// The `placed_at` of a stored order of this customer (`RecordOrder`).
+    LastOrder(DateTime<Utc>),
+}
+
+/// The guards of a profile item as read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Guards {
+    pub(super) exists: bool,
+    /// `da` is present.
+    pub(super) deleted: bool,
+    /// `su`.
+    pub(super) source_updated_at: Option<DateTime<Utc>>,
+    /// `lo`.
+    pub(super) last_order_at: Option<DateTime<Utc>>,
+}
+
+/// What applies of some parts, against some guards.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Plan {
+    /// For each part, in order: whether it applies.
+    pub(super) applied: Vec<bool>,
+    /// The attributes to SET: those of every applying profile (a later one's value wins), then
+    /// the last order and its index key if one applies.
+    pub(super) set: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Plan {
+    fn writes(&self) -> bool {
+        self.applied.contains(&true)
+    }
+}
+
+/// Decides which parts apply (see the module documentation for the rules). Pure.
+pub(super) fn plan(shop: &ShopId, read: &Guards, parts: &[Part<'_>]) -> Plan {
+    let mut state = read.clone();
+    let mut applied = Vec::with_capacity(parts.len());
+    let mut set: Vec<(&'static str, AttributeValue)> = Vec::new();
+    let mut last_order = None;
+    for part in parts {
+        let applies = match *part {
+            Part::Profile(profile) => {
+                let applies = match profile.source_updated_at {
+                    Some(stamp) => {
+                        !state.exists || (!state.deleted && state.source_updated_at.is_none_or(|stored| stored < stamp))
+                    }
+                    None => !state.exists,
+                };
+                if applies {
+                    state.exists = true;
+                    state.source_updated_at = profile.source_updated_at.or(state.source_updated_at);
+                    for (name, value) in profile_attributes(profile) {
+                        match set.iter_mut().find(|(set_name, _)| *set_name == name) {
+                            Some(slot) => slot.1 = value,
+                            None => set.push((name, value)),
+                        }
+                    }
+                }
+                applies
+            }
+            Part::LastOrder(at) => {
+                let applies = !state.deleted && state.last_order_at.is_none_or(|stored| stored < at);
+                if applies {
+                    state.exists = true;
+                    state.last_order_at = Some(at);
+                    last_order = Some(at);
+                }
+                applies
+            }
+        };
+        applied.push(applies);
+    }
+    if let Some(at) = last_order {
+        set.push((LAST_ORDER_AT, time(at)));
+        set.push((BY_LAST_ORDER.attribute, s(last_order_index_value(shop, at.date_naive()))));
+    }
+    Plan { applied, set }
+}
+
+/// The profile item `parts` leave for a customer not stored yet: exactly what `write_customer`
+/// writes then (for the capacity estimates in `items`).
+pub(super) fn new_customer_item(shop: &ShopId, customer: &CustomerId, parts: &[Part<'_>]) -> Item {
+    let mut item = key_item(&profile_key(shop, customer));
+    let set = plan(shop, &Guards::default(), parts).set;
+    item.extend(set.into_iter().map(|(name, value)| (name.to_owned(), value)));
+    item
+}
+
+/// The condition that the item's guards are still `read`.
+fn pinned(expr: &mut Expr, read: &Guards) -> String {
+    let pk = expr.name(PK);
+    if !read.exists {
+        return format!("attribute_not_exists({pk})");
+    }
+    let mut conditions =
+        vec![format!("attribute_exists({pk})"), format!("attribute_not_exists({})", expr.name(DELETED_AT))];
+    for (attribute, value) in [(SOURCE_UPDATED_AT, read.source_updated_at), (LAST_ORDER_AT, read.last_order_at)] {
+        let name = expr.name(attribute);
+        conditions.push(match value {
+            Some(at) => format!("{name} = {}", expr.value(time(at))),
+            None => format!("attribute_not_exists({name})"),
+        });
+    }
+    conditions.join(" AND ")
+}
+
+impl DynamoStore {
+    /// Applies `parts` (in delivery order) to one customer's profile item with at most one
+    /// UpdateItem, and none if nothing applies. Returns, for each part, whether it applied.
+    pub(super) async fn write_customer(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        parts: &[Part<'_>],
+    ) -> Result<Vec<bool>, StoreError> {
+        let key = profile_key(shop, customer);
+        for attempt in 0..WRITE_ATTEMPTS_MAX {
+            if attempt > 0 {
+                tokio::time::sleep(conflict_backoff(attempt)).await;
+            }
+            let read = self.read_guards(&key).await?;
+            let plan = plan(shop, &read, parts);
+            if !plan.writes() || self.write_pinned(&key, &read, plan.set).await? {
+                return Ok(plan.applied);
+            }
+        }
+        Err(contention(&key.label()))
+    }
+
+    /// A strongly consistent read of the profile item's guards; all absent if there is no item.
+    async fn read_guards(&self, key: &Key) -> Result<Guards, StoreError> {
+        let mut expr = Expr::default();
+        let projection: Vec<String> =
+            [PK, SOURCE_UPDATED_AT, LAST_ORDER_AT, DELETED_AT].into_iter().map(|name| expr.name(name)).collect();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .projection_expression(projection.join(", "))
+            .set_expression_attribute_names(expr.names())
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        let Some(item) = out.item.filter(|item| !item.is_empty()) else {
+            return Ok(Guards::default());
+        };
+        let r = Reader::new(&item);
+        Ok(Guards {
+            exists: true,
+            deleted: item.contains_key(DELETED_AT),
+            source_updated_at: r.opt_time(SOURCE_UPDATED_AT)?,
+            last_order_at: r.opt_time(LAST_ORDER_AT)?,
+        })
+    }
+
+    /// The UpdateItem: SET `set`, if the guards are still `read`. False if they are not.
+    async fn write_pinned(
+        &self,
+        key: &Key,
+        read: &Guards,
+        set: Vec<(&'static str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let Some(update) = expr.set_clause(set) else {
+            // Nothing to set: only profiles without any field applied, and those only create a
+            // missing item (every other part sets `su` or `lo`). An UpdateItem needs something to
+            // set, so the item is created with just its key by a conditional PutItem (also 1 WRU).
+            if read.exists {
+                return Ok(true);
+            }
+            let condition = pinned(&mut expr, read);
+            return self.put_if(key_item(key), condition, expr).await.map(|old| old.is_none());
+        };
+        let condition = pinned(&mut expr, read);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => update_condition_failed(err).map(|_| false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn shop() -> ShopId {
+        ShopId::parse("demo").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().unwrap_or_else(|| panic!("valid time"))
+            + chrono::Duration::minutes(minutes)
+    }
+
+    fn profile(stamp: Option<DateTime<Utc>>) -> CustomerProfile {
+        CustomerProfile {
+            shop: shop(),
+            customer_id: CustomerId::parse("1").unwrap_or_else(|e| panic!("{e}")),
+            email: None,
+            first_name: Some("Anna".into()),
+            last_name: None,
+            locale: None,
+            country: None,
+            birthday: None,
+            accepts_email_marketing: None,
+            source_updated_at: stamp,
+        }
+    }
+
+    fn stored(su: Option<i64>, lo: Option<i64>) -> Guards {
+        Guards { exists: true, deleted: false, source_updated_at: su.map(at), last_order_at: lo.map(at) }
+    }
+
+    fn names(plan: &Plan) -> Vec<&'static str> {
+        plan.set.iter().map(|(name, _)| *name).collect()
+    }
+
+    fn value<'p>(plan: &'p Plan, name: &str) -> Option<&'p AttributeValue> {
+        plan.set.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    #[test]
+    fn a_new_customer_gets_profile_and_last_order_in_one_write() {
+        let p = profile(Some(at(0)));
+        let plan = plan(&shop(), &Guards::default(), &[Part::Profile(&p), Part::LastOrder(at(5))]);
+        assert_eq!(plan.applied, vec![true, true]);
+        assert_eq!(names(&plan), vec!["fn", "su", "lo", "g3"]);
+        assert_eq!(value(&plan, "lo"), Some(&time(at(5))));
+        assert_eq!(value(&plan, "g3"), Some(&s("demo#L#2026-03-02")));
+    }
+
+    #[test]
+    fn a_stale_profile_with_a_newer_order_still_moves_the_last_order() {
+        let p = profile(Some(at(0)));
+        let plan = plan(&shop(), &stored(Some(10), Some(1)), &[Part::Profile(&p), Part::LastOrder(at(5))]);
+        assert_eq!(plan.applied, vec![false, true]);
+        assert_eq!(names(&plan), vec!["lo", "g3"]);
+    }
+
+    #[test]
+    fn a_newer_profile_with_an_older_order_updates_the_profile_only() {
+        let p = profile(Some(at(20)));
+        let plan = plan(&shop(), &stored(Some(10), Some(10)), &[Part::Profile(&p), Part::LastOrder(at(5))]);
+        assert_eq!(plan.applied, vec![true, false]);
+        assert_eq!(names(&plan), vec!["fn", "su"]);
+    }
+
+    #[test]
+    fn equal_stamps_and_equal_order_times_apply_nothing() {
+        let p = profile(Some(at(10)));
+        let plan = plan(&shop(), &stored(Some(10), Some(10)), &[Part::Profile(&p), Part::LastOrder(at(10))]);
+        assert_eq!(plan.applied, vec![false, false]);
+        assert!(plan.set.is_empty());
+        assert!(!plan.writes());
+    }
+
+    #[test]
+    fn a_deleted_customer_takes_nothing() {
+        let p = profile(Some(at(20)));
+        let snapshot = profile(None);
+        let deleted = Guards { deleted: true, ..stored(None, None) };
+        let plan = plan(&shop(), &deleted, &[Part::Profile(&p), Part::Profile(&snapshot), Part::LastOrder(at(5))]);
+        assert_eq!(plan.applied, vec![false, false, false]);
+        assert!(!plan.writes());
+    }
+
+    #[test]
+    fn an_unstamped_profile_only_creates_a_missing_customer() {
+        let snapshot = profile(None);
+        let created = plan(&shop(), &Guards::default(), &[Part::Profile(&snapshot)]);
+        assert_eq!(created.applied, vec![true]);
+        assert_eq!(names(&created), vec!["fn"]);
+        let known = plan(&shop(), &stored(None, None), &[Part::Profile(&snapshot)]);
+        assert_eq!(known.applied, vec![false]);
+        // An earlier part of the same delivery that created the item makes it known, as one
+        // write per part would have.
+        let after_order = plan(&shop(), &Guards::default(), &[Part::LastOrder(at(1)), Part::Profile(&snapshot)]);
+        assert_eq!(after_order.applied, vec![true, false]);
+        assert_eq!(names(&after_order), vec!["lo", "g3"]);
+    }
+
+    #[test]
+    fn a_stamped_profile_updates_a_customer_without_a_stamp() {
+        let p = profile(Some(at(0)));
+        let plan = plan(&shop(), &stored(None, Some(3)), &[Part::Profile(&p)]);
+        assert_eq!(plan.applied, vec![true]);
+    }
+
+    #[test]
+    fn parts_are_decided_in_order_against_what_the_earlier_ones_left() {
+        let older = profile(Some(at(1)));
+        let newer = CustomerProfile { first_name: Some("Berta".into()), ..profile(Some(at(2))) };
+        let parts = [
+            Part::Profile(&newer),
+            Part::Profile(&older),
+            Part::LastOrder(at(7)),
+            Part::LastOrder(at(3)),
+            Part::LastOrder(at(9)),
+        ];
+        let plan = plan(&shop(), &stored(Some(0), None), &parts);
+        assert_eq!(plan.applied, vec![true, false, true, false, true]);
+        assert_eq!(value(&plan, "fn"), Some(&s("Berta")));
+        assert_eq!(value(&plan, "su"), Some(&time(at(2))));
+        assert_eq!(value(&plan, "lo"), Some(&time(at(9))));
+    }
+
+    #[test]
+    fn the_condition_pins_what_was_read() {
+        let mut expr = Expr::default();
+        assert_eq!(pinned(&mut expr, &Guards::default()), "attribute_not_exists(#pk)");
+        let mut expr = Expr::default();
+        assert_eq!(
+            pinned(&mut expr, &stored(Some(1), None)),
+            "attribute_exists(#pk) AND attribute_not_exists(#da) AND #su = :v0 AND attribute_not_exists(#lo)"
+        );
+        assert_eq!(expr.values().and_then(|v| v.get(":v0").cloned()), Some(time(at(1))));
+    }
+
+    #[test]
+    fn a_new_customer_item_is_key_plus_what_applies() {
+        let p = profile(None);
+        let customer = p.customer_id.clone();
+        let item = new_customer_item(&shop(), &customer, &[Part::Profile(&p), Part::LastOrder(at(0))]);
+        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, vec!["fn", "g3", "lo", "pk", "sk"]);
+    }
+}
