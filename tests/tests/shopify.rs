@@ -79,6 +79,23 @@ async fn the_same_paid_order_under_other_topics_and_delivery_ids_credits_once() 
     assert_eq!(ledger["points"]["available"], ORDER_PAID_POINTS);
 }
 
+#[tokio::test]
+async fn a_retry_with_the_same_event_id_is_a_duplicate_whatever_its_webhook_id() {
+    let app = app().await;
+    let with_event = |webhook_id: &str, event_id: &str| {
+        let mut headers = shopify_headers("orders/paid", ORDER_PAID, webhook_id);
+        headers.push(("x-shopify-event-id", event_id.into()));
+        headers
+    };
+    let mut statuses = Vec::new();
+    for (webhook_id, event_id) in [("wh-1", "ev-1"), ("wh-2", "ev-1"), ("wh-1", "ev-1")] {
+        let answer = app.post("/webhooks/shopify", &with_event(webhook_id, event_id), ORDER_PAID.to_vec()).await;
+        statuses.push(answer.body["status"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(statuses, ["accepted", "duplicate", "duplicate"]);
+    assert_eq!(points(&app, CUSTOMER).await["points"]["available"], ORDER_PAID_POINTS);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_identical_deliveries_credit_once() {
     let app = app().await;

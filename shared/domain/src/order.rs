@@ -125,5 +125,20 @@ pub struct Order {
     pub version: OrderVersion,
 }
 
+impl Order {
+    /// The order as it is stored over an older version: every field from this newer version, except the
+    /// customer. An order belongs to the first customer it was stored with. A shop can move an
+    /// order to another customer afterwards, but its points were credited to the first one under
+    /// the order's business key; following the move would credit the order a second time, to a
+    /// second customer. A guest order that gains a customer takes that customer.
+    /// `stored_customer` is the customer of the stored version, if there is one.
+    pub fn keeping_customer(mut self, stored_customer: Option<&CustomerId>) -> Order {
+        if let Some(customer) = stored_customer {
+            self.customer_id = Some(customer.clone());
+        }
+        self
+    }
+}
+
 /// Most lines an order may have. Real orders have a handful; this bounds work and item size.
 pub const ORDER_LINES_MAX: usize = 1_000;

@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
             a_recorded_order_moves_the_last_order_date_forward_only,
             a_recorded_order_creates_a_minimal_customer_when_none_exists,
             a_guest_order_is_stored_without_a_customer,
+            an_order_keeps_its_first_customer_and_a_guest_order_takes_one,
             a_deleted_order_is_marked_cancelled_keeping_its_version,
             deleting_an_unknown_order_changes_nothing,
             // Shop-level changes through ingest.

@@ -271,18 +271,15 @@ fn index_page(
 #[async_trait]
 impl CustomerStore for SqliteStore {
     async fn customer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Customer>, StoreError> {
-        let (shop, customer_id) = (shop.clone(), customer.clone());
-        self.readers.read(move |conn| read_customer(conn, &shop, &customer_id)).await
+        self.readers.read(|conn| read_customer(conn, shop, customer))
     }
 
     async fn order(&self, shop: &ShopId, order: &OrderId) -> Result<Option<Order>, StoreError> {
-        let (shop, order) = (shop.clone(), order.clone());
-        self.readers.read(move |conn| orders::order(conn, &shop, &order)).await
+        self.readers.read(|conn| orders::order(conn, shop, order))
     }
 
     async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError> {
-        let shop = shop.clone();
-        self.readers.read(move |conn| shops::privacy_requests(conn, &shop)).await
+        self.readers.read(|conn| shops::privacy_requests(conn, shop))
     }
 
     async fn customers_by_email(
@@ -291,11 +288,10 @@ impl CustomerStore for SqliteStore {
         email: &Email,
         page: PageRequest,
     ) -> Result<Page<CustomerId>, StoreError> {
-        let (shop, email) = (shop.clone(), email.as_str().to_owned());
         let sql = "SELECT customer_id FROM customers
                    WHERE shop = ?1 AND email = ?2 AND deleted_at IS NULL AND customer_id > ?3
                    ORDER BY customer_id LIMIT ?4";
-        self.readers.read(move |conn| index_page(conn, sql, &[&shop.as_str(), &email], &page)).await
+        self.readers.read(|conn| index_page(conn, sql, &[&shop.as_str(), &email.as_str()], &page))
     }
 
     async fn customers_by_birthday(
@@ -305,12 +301,11 @@ impl CustomerStore for SqliteStore {
         day: u8,
         page: PageRequest,
     ) -> Result<Page<CustomerId>, StoreError> {
-        let shop = shop.clone();
         let sql = "SELECT customer_id FROM customers
                    WHERE shop = ?1 AND birthday_month = ?2 AND birthday_day = ?3 AND deleted_at IS NULL
                      AND customer_id > ?4
                    ORDER BY customer_id LIMIT ?5";
-        self.readers.read(move |conn| index_page(conn, sql, &[&shop.as_str(), &month, &day], &page)).await
+        self.readers.read(|conn| index_page(conn, sql, &[&shop.as_str(), &month, &day], &page))
     }
 
     async fn customers_by_last_order_date(
@@ -319,10 +314,10 @@ impl CustomerStore for SqliteStore {
         date: NaiveDate,
         page: PageRequest,
     ) -> Result<Page<CustomerId>, StoreError> {
-        let (shop, date) = (shop.clone(), codec::date_key(date));
+        let date = codec::date_key(date);
         let sql = "SELECT customer_id FROM customers
                    WHERE shop = ?1 AND last_order_date = ?2 AND deleted_at IS NULL AND customer_id > ?3
                    ORDER BY customer_id LIMIT ?4";
-        self.readers.read(move |conn| index_page(conn, sql, &[&shop.as_str(), &date], &page)).await
+        self.readers.read(|conn| index_page(conn, sql, &[&shop.as_str(), &date], &page))
     }
 }

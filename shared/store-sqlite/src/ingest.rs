@@ -96,12 +96,19 @@ fn changed(applied: bool) -> ChangeOutcome {
 }
 
 fn record_order(conn: &Connection, order: &Order, body: Option<&str>) -> Result<ChangeOutcome, StoreError> {
-    let encoded;
-    let body = match body {
-        Some(body) => body,
-        None => {
+    // Reading before writing is safe: only the writer thread writes.
+    let stored_customer = orders::stored_customer(conn, &order.shop, &order.order_id)?;
+    let (kept, encoded);
+    let (order, body) = match (&stored_customer, body) {
+        (Some(customer), _) if order.customer_id.as_ref() != Some(customer) => {
+            kept = order.clone().keeping_customer(Some(customer));
+            encoded = codec::to_json("an order", &kept)?;
+            (&kept, encoded.as_str())
+        }
+        (_, Some(body)) => (order, body),
+        (_, None) => {
             encoded = codec::to_json("an order", order)?;
-            &encoded
+            (order, encoded.as_str())
         }
     };
     let stored = orders::store_order(conn, order, body)?;
@@ -187,8 +194,7 @@ impl IngestStore for SqliteStore {
         if ids.is_empty() {
             return Ok(false);
         }
-        let (shop, ids) = (shop.clone(), ids.to_vec());
-        self.readers.read(move |conn| seen(conn, &shop, &ids)).await
+        self.readers.read(|conn| seen(conn, shop, ids))
     }
 
     async fn apply_delivery(&self, delivery: &DeliveryRecord, changes: &[Change]) -> Result<ApplyOutcome, StoreError> {

@@ -57,7 +57,8 @@ fn insert_entry(conn: &Connection, entry: &LedgerEntry, body: &str) -> Result<bo
     Ok(changed == 1)
 }
 
-fn stored_entry(conn: &Connection, entry: &LedgerEntry) -> Result<LedgerEntry, StoreError> {
+/// The entry stored under `entry`'s key, if there is one.
+fn stored_entry(conn: &Connection, entry: &LedgerEntry) -> Result<Option<LedgerEntry>, StoreError> {
     let key = format!("ledger entry {}/{}/{}", entry.shop, entry.customer_id, entry.key);
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM ledger_entries WHERE shop = ?1 AND customer_id = ?2 AND entry_key = ?3")
@@ -69,8 +70,7 @@ fn stored_entry(conn: &Connection, entry: &LedgerEntry) -> Result<LedgerEntry, S
                 .optional()
         })
         .or_store("reading a ledger entry")?;
-    let body = body.ok_or_else(|| corrupt(&key, "the key exists but its entry cannot be read"))?;
-    codec::from_json(&key, &body)
+    body.map(|body| codec::from_json(&key, &body)).transpose()
 }
 
 /// Runs in the writer (`body` is the entry's JSON, encoded before it was queued): customer row first (the entry's foreign key), then the conditional insert,
@@ -78,7 +78,10 @@ fn stored_entry(conn: &Connection, entry: &LedgerEntry) -> Result<LedgerEntry, S
 fn append(conn: &Connection, entry: &LedgerEntry, body: &str) -> Result<AppendOutcome, StoreError> {
     customers::ensure_row(conn, &entry.shop, &entry.customer_id)?;
     if !insert_entry(conn, entry, body)? {
-        return Ok(AppendOutcome::AlreadyExists(Box::new(stored_entry(conn, entry)?)));
+        let existing = stored_entry(conn, entry)?.ok_or_else(|| {
+            corrupt(&format!("ledger entry {}", entry.key), "the key exists but its entry cannot be read")
+        })?;
+        return Ok(AppendOutcome::AlreadyExists(Box::new(existing)));
     }
     let key = format!("customer {}/{}", entry.shop, entry.customer_id);
     let old = customers::balance(conn, &entry.shop, &entry.customer_id)?
@@ -106,6 +109,12 @@ impl LedgerStore for SqliteStore {
     async fn append_entry(&self, entry: &LedgerEntry) -> Result<AppendOutcome, StoreError> {
         // Checked before it is queued: a refused entry never reaches the database.
         entry.check().map_err(StoreError::Invariant)?;
+        // Most repeats (redelivered webhooks, re-published events) find their entry already
+        // there: answered from a reader, they never wait for a commit. A repeat racing the first
+        // append still meets the conditional insert in the writer.
+        if let Some(existing) = self.readers.read(|conn| stored_entry(conn, entry))? {
+            return Ok(AppendOutcome::AlreadyExists(Box::new(existing)));
+        }
         // Encoded on the caller's task: the writer thread should only run SQL.
         let body = codec::to_json("a ledger entry", entry)?;
         let entry = entry.clone();
@@ -113,7 +122,6 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn entries(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError> {
-        let (shop, customer) = (shop.clone(), customer.clone());
-        self.readers.read(move |conn| entries(conn, &shop, &customer)).await
+        self.readers.read(|conn| entries(conn, shop, customer))
     }
 }

@@ -18,7 +18,6 @@ mod shops;
 mod writer;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use stammkunde_domain::error::StoreError;
 
@@ -31,7 +30,7 @@ use writer::Writer;
 pub struct SqliteStore {
     // Fields drop in order: the readers close first, so the writer is the last connection and
     // checkpoints the WAL into the database file when it closes.
-    readers: Arc<Readers>,
+    readers: Readers,
     writer: Writer,
 }
 

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use stammkunde_domain::error::StoreError;
-use stammkunde_domain::ids::{OrderId, ShopId};
+use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
 use stammkunde_domain::order::Order;
 
 use crate::codec::{self, corrupt};
@@ -12,6 +12,20 @@ use crate::error::SqlResultExt;
 /// Stores the order if its version is greater than the stored one (or none is stored). Versions
 /// compare as (updated_at, progress) pairs, exactly like `OrderVersion`'s `Ord`. `body` is the
 /// order's JSON, encoded by the caller outside the writer thread.
+/// The customer of the stored order, without decoding the rest of its body.
+pub fn stored_customer(conn: &Connection, shop: &ShopId, order_id: &OrderId) -> Result<Option<CustomerId>, StoreError> {
+    // No row, or a NULL column for a guest order: no customer either way.
+    let text: Option<Option<String>> = conn
+        .prepare_cached("SELECT json_extract(body, '$.customer_id') FROM orders WHERE shop = ?1 AND order_id = ?2")
+        .and_then(|mut statement| {
+            statement.query_row(params![shop.as_str(), order_id.as_str()], |row| row.get(0)).optional()
+        })
+        .or_store("reading an order's customer")?;
+    text.flatten()
+        .map(|text| CustomerId::parse(&text).map_err(|e| corrupt(&format!("order {shop}/{order_id}"), e.to_string())))
+        .transpose()
+}
+
 pub fn store_order(conn: &Connection, order: &Order, body: &str) -> Result<bool, StoreError> {
     let version_at = codec::timestamp(&order.version.updated_at)?;
     let changed = conn

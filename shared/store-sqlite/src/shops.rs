@@ -167,12 +167,10 @@ impl ShopStore for SqliteStore {
     }
 
     async fn registration(&self, shop: &ShopId) -> Result<Option<ShopwareRegistration>, StoreError> {
-        let shop = shop.clone();
-        self.readers.read(move |conn| registration(conn, &shop)).await
+        self.readers.read(|conn| registration(conn, shop))
     }
 
     async fn uninstalled_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let shop = shop.clone();
-        self.readers.read(move |conn| uninstalled_at(conn, &shop)).await
+        self.readers.read(|conn| uninstalled_at(conn, shop))
     }
 }

@@ -105,6 +105,31 @@ pub async fn a_guest_order_is_stored_without_a_customer(store: &dyn Store) {
     assert_eq!(order(store, &shop, &guest.order_id).await, Some(guest));
 }
 
+pub async fn an_order_keeps_its_first_customer_and_a_guest_order_takes_one(store: &dyn Store) {
+    let shop = fixtures::shop("order-customer");
+    let (first, second) = (fixtures::customer_id("c1"), fixtures::customer_id("c2"));
+    let guest = fixtures::order(&shop, &fixtures::order_id("1001"), None, at(0), at(0));
+    apply_new(store, &shop, &[record(guest.clone())]).await;
+
+    let claimed =
+        Order { customer_id: Some(first.clone()), ..fixtures::order_snapshot(&guest, PaymentState::Paid, at(10)) };
+    let outcome = apply_new(store, &shop, &[record(claimed.clone())]).await;
+    assert_eq!(outcome.orders, vec![claimed.clone()], "a guest order takes the customer it is given");
+
+    // The shop moves the order to another customer: the newer version is stored, its customer is not.
+    let moved = Order {
+        customer_id: Some(second.clone()),
+        ..fixtures::order_snapshot(&claimed, PaymentState::Refunded, at(20))
+    };
+    let outcome = apply_new(store, &shop, &[record(moved.clone())]).await;
+    let kept = Order { customer_id: Some(first.clone()), ..moved };
+    assert_eq!(outcome.applied, vec![true]);
+    assert_eq!(outcome.orders, vec![kept.clone()], "the stored order, with its first customer, is what is announced");
+    assert_eq!(order(store, &shop, &guest.order_id).await, Some(kept));
+    assert_eq!(customer(store, &shop, &first).await.and_then(|c| c.last_order_at), Some(at(0)));
+    assert_eq!(customer(store, &shop, &second).await, None, "the other customer gains nothing from the order");
+}
+
 pub async fn a_deleted_order_is_marked_cancelled_keeping_its_version(store: &dyn Store) {
     let shop = fixtures::shop("delete-order");
     let customer_id = fixtures::customer_id("c1");
