@@ -57,7 +57,7 @@ macro_rules! conformance_tests {
             a_snapshot_profile_creates_an_unknown_customer_but_never_changes_a_known_one,
             a_deleted_customer_is_marked_once,
             a_deleted_customer_takes_no_newer_profile_and_no_last_order,
-            deleting_an_unknown_customer_changes_nothing,
+            deleting_an_unknown_customer_leaves_a_tombstone_no_late_profile_or_order_revives,
             // Orders through ingest.
             a_recorded_order_is_stored,
             a_newer_order_version_replaces_the_stored_order,

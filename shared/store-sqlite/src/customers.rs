@@ -89,7 +89,7 @@ pub fn record_last_order(
     Ok(changed == 1)
 }
 
-/// Marks a known customer deleted, once: the first deletion time stays.
+/// Marks a customer deleted, once (an unknown one too): the first deletion time stays.
 pub fn mark_deleted(
     conn: &Connection,
     shop: &ShopId,
@@ -99,7 +99,11 @@ pub fn mark_deleted(
     let at = codec::timestamp(at)?;
     let changed = conn
         .prepare_cached(
-            "UPDATE customers SET deleted_at = ?3 WHERE shop = ?1 AND customer_id = ?2 AND deleted_at IS NULL",
+            // An unknown customer gets a tombstone: the profile and orders the platform sent
+            // before deleting them may still arrive (delivery is unordered) and must not revive them.
+            "INSERT INTO customers (shop, customer_id, deleted_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (shop, customer_id) DO UPDATE SET deleted_at = excluded.deleted_at
+             WHERE customers.deleted_at IS NULL",
         )
         .and_then(|mut statement| statement.execute(params![shop.as_str(), customer.as_str(), at]))
         .or_store("deleting a customer")?;

@@ -6,6 +6,7 @@
 //! `synchronous=FULL` makes each commit fsync the WAL, and a job is answered only after its
 //! batch's commit.
 
+mod checkpointer;
 mod codec;
 mod customers;
 mod error;
@@ -24,13 +25,16 @@ use stammkunde_domain::error::StoreError;
 pub use error::SqliteStoreError;
 pub use writer::{WriteStats, BATCH_JOBS_MAX, QUEUE_JOBS_MAX};
 
+use checkpointer::Checkpointer;
 use readers::Readers;
 use writer::Writer;
 
 pub struct SqliteStore {
-    // Fields drop in order: the readers close first, so the writer is the last connection and
-    // checkpoints the WAL into the database file when it closes.
+    // Fields drop in order: the readers and the checkpointer close first, so the writer is the
+    // last connection and checkpoints the WAL into the database file when it closes.
     readers: Readers,
+    // Held for its thread, stopped on drop.
+    _checkpointer: Checkpointer,
     writer: Writer,
 }
 
@@ -42,8 +46,9 @@ impl SqliteStore {
         let conn = schema::open_writer(path)?;
         // Readers open after the writer has created the file, switched it to WAL and migrated it.
         let readers = Readers::open(path)?;
+        let checkpointer = Checkpointer::start(path)?;
         let writer = Writer::start(conn)?;
-        Ok(SqliteStore { readers, writer })
+        Ok(SqliteStore { readers, _checkpointer: checkpointer, writer })
     }
 
     /// How many transactions have committed and how many write jobs they carried.

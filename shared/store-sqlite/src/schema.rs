@@ -136,7 +136,18 @@ pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::Backend { message: format!("journal mode is {mode}, not wal"), source: None });
     }
     conn.pragma_update(None, "synchronous", "FULL").or_store("setting synchronous=FULL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", crate::checkpointer::WRITER_BACKSTOP_PAGES)
+        .or_store("setting wal_autocheckpoint")?;
     migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the background checkpointer's connection (see `checkpointer`). The writer must have
+/// created the database.
+pub fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .or_store("opening the checkpointer")?;
+    configure(&conn)?;
     Ok(conn)
 }
 

@@ -10,13 +10,17 @@ use stammkunde_domain::ingest::PrivacyRequest;
 use stammkunde_domain::order::Order;
 
 use super::codec::customer::DELETED_AT;
-use super::codec::order::{decode_order, encode_order, CANCELLED, VERSION};
+use super::codec::order::{decode_order, encode_order, CANCELLED, CUSTOMER as ORDER_CUSTOMER, VERSION};
 use super::codec::shop::{encode_privacy_request, UNINSTALLED_AT};
 use super::codec::{key_item, s, time, Item};
 use super::errors::contention;
 use super::expr::Expr;
 use super::schema::{order_key, profile_key, uninstall_key, Key, CUSTOMER_INDEXES, PK};
 use super::{put_condition_failed, update_condition_failed, DynamoStore};
+
+/// Puts of one order before giving up as contended: the first, and one with the stored customer
+/// kept; more only if writers keep racing on the same order.
+const ORDER_PUT_ATTEMPTS: usize = 4;
 
 impl DynamoStore {
     /// Stores the order if its version is newer. Returns whether the put changed anything and the
@@ -26,17 +30,33 @@ impl DynamoStore {
     /// what a failed attempt began.
     pub(super) async fn record_order(&self, order: &Order) -> Result<(bool, Order), StoreError> {
         let key = order_key(&order.shop, &order.order_id);
-        let mut expr = Expr::default();
-        let condition = format!(
-            "attribute_not_exists({}) OR {} < {}",
-            expr.name(PK),
-            expr.name(VERSION),
-            expr.value(s(order.version.sort_key()))
-        );
-        match self.put_if(encode_order(order)?, condition, expr).await? {
-            None => Ok((true, order.clone())),
-            Some(old) => Ok((false, self.stored_order(&order.shop, &order.order_id, &key, old).await?)),
+        // First as given; if a newer version lost only because the stored order has another
+        // customer, again with that customer kept (`Order::keeping_customer`), pinned to it.
+        let mut order = order.clone();
+        for _ in 0..ORDER_PUT_ATTEMPTS {
+            let mut expr = Expr::default();
+            let (customer, version) = (expr.name(ORDER_CUSTOMER), expr.value(s(order.version.sort_key())));
+            let same_customer = match &order.customer_id {
+                Some(id) => {
+                    format!("(attribute_not_exists({customer}) OR {customer} = {})", expr.value(s(id.as_str())))
+                }
+                None => format!("attribute_not_exists({customer})"),
+            };
+            let condition = format!(
+                "attribute_not_exists({}) OR ({} < {version} AND {same_customer})",
+                expr.name(PK),
+                expr.name(VERSION)
+            );
+            let Some(old) = self.put_if(encode_order(&order)?, condition, expr).await? else {
+                return Ok((true, order));
+            };
+            let stored = self.stored_order(&order.shop, &order.order_id, &key, old).await?;
+            if stored.version >= order.version {
+                return Ok((false, stored));
+            }
+            order = order.keeping_customer(stored.customer_id.as_ref());
         }
+        Err(contention(&key.label()))
     }
 
     /// The old item from a failed condition, or (if DynamoDB sent none) a consistent read.
@@ -51,7 +71,7 @@ impl DynamoStore {
         }
     }
 
-    /// Marks a known customer deleted and drops them from every index. The ledger stays.
+    /// Marks a customer deleted (an unknown one too) and drops them from every index. The ledger stays.
     pub(super) async fn delete_customer(
         &self,
         shop: &ShopId,
@@ -62,8 +82,9 @@ impl DynamoStore {
         let mut update = expr.set_clause(vec![(DELETED_AT, time(at))]).unwrap_or_default();
         let indexes: Vec<String> = CUSTOMER_INDEXES.iter().map(|i| expr.name(i.attribute)).collect();
         update.push_str(&format!(" REMOVE {}", indexes.join(", ")));
-        let condition =
-            format!("attribute_exists({}) AND attribute_not_exists({})", expr.name(PK), expr.name(DELETED_AT));
+        // No `attribute_exists`: an unknown customer gets a tombstone (the item with only `da`), so
+        // a profile or order sent before the deletion and delivered after it does not revive them.
+        let condition = format!("attribute_not_exists({})", expr.name(DELETED_AT));
         self.update_if(&profile_key(shop, customer), update, condition, expr).await
     }
 

@@ -132,13 +132,25 @@ pub async fn a_deleted_customer_takes_no_newer_profile_and_no_last_order(store: 
     assert_eq!(found.map(|p| p.items).ok(), Some(vec![]));
 }
 
-pub async fn deleting_an_unknown_customer_changes_nothing(store: &dyn Store) {
+pub async fn deleting_an_unknown_customer_leaves_a_tombstone_no_late_profile_or_order_revives(store: &dyn Store) {
     let shop = fixtures::shop("delete-unknown-customer");
     let id = fixtures::customer_id("c1");
     let delete = Change::DeleteCustomer { shop: shop.clone(), customer_id: id.clone(), at: at(5) };
 
-    let outcome = apply_new(store, &shop, &[delete]).await;
+    let outcome = apply_new(store, &shop, std::slice::from_ref(&delete)).await;
+    assert_eq!(outcome.applied, vec![true]);
+    let tombstone = Customer {
+        profile: fixtures::bare_profile(&shop, &id, None),
+        last_order_at: None,
+        balance: Balance::default(),
+        deleted_at: Some(at(5)),
+    };
+    assert_eq!(customer(store, &shop, &id).await, Some(tombstone.clone()));
 
-    assert_eq!(outcome.applied, vec![false]);
-    assert_eq!(customer(store, &shop, &id).await, None);
+    // Delivery is unordered: the profile and order sent before the deletion arrive after it.
+    let late_profile = fixtures::full_profile(&shop, &id, Some(at(1)));
+    let late_order = fixtures::order(&shop, &fixtures::order_id("o1"), Some(&id), at(2), at(2));
+    apply_new(store, &shop, &[upsert(late_profile), fixtures::record(late_order)]).await;
+    assert_eq!(apply_new(store, &shop, &[delete]).await.applied, vec![false], "deleted once");
+    assert_eq!(customer(store, &shop, &id).await, Some(tombstone), "nothing of the person comes back");
 }
