@@ -33,7 +33,7 @@ use super::codec::{key_item, s, time, Item, Reader};
 use super::errors::{contention, store_error};
 use super::expr::Expr;
 use super::schema::{last_order_index_value, profile_key, Key, BY_LAST_ORDER, PK};
-use super::{conflict_backoff, update_condition_failed, DynamoStore};
+use super::{conflict_backoff, DynamoStore};
 
 /// Read–decide–write rounds before a customer write that keeps losing races reports contention.
 const WRITE_ATTEMPTS_MAX: u32 = 5;
@@ -218,21 +218,7 @@ impl DynamoStore {
             return self.put_if(key_item(key), condition, expr).await.map(|old| old.is_none());
         };
         let condition = pinned(&mut expr, read);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => update_condition_failed(err).map(|_| false),
-        }
+        self.update_if(key, update, condition, expr).await
     }
 }
 
