@@ -20,6 +20,7 @@ use stammkunde_domain::config::{AppConfig, ShopDirectory};
 use stammkunde_domain::ports::Store;
 use stammkunde_local::InProcessBus;
 use stammkunde_points::PointsService;
+use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_store_sqlite::SqliteStore;
 use stammkunde_webhooks::WebhookService;
 
@@ -95,7 +96,14 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
     let addr = listener.local_addr().map_err(|source| RunnerError::Listen { addr: settings.addr, source })?;
     let public_url = settings.public_url.clone().or_else(|| Some(format!("http://{addr}")));
     let functions = Arc::new(server::Functions {
-        webhooks: WebhookService { shops: shops.clone(), store: store.clone(), bus, clock, public_url },
+        webhooks: WebhookService {
+            shops: shops.clone(),
+            store: store.clone(),
+            bus,
+            clock,
+            shopware_admin: Arc::new(HttpShopwareAdmin::new()),
+            public_url,
+        },
         api: ApiService { shops, store: store.clone() },
     });
     let (tx, rx) = oneshot::channel::<()>();

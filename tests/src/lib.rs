@@ -21,6 +21,9 @@ pub const WOO_SOURCE: &str = "https://woo.e2e.example/";
 pub const SHOPWARE_SHOP_ID: &str = "Xk3v9QpL2mWn7RtY";
 /// The Shopware shop URL the fixtures' envelopes carry in `source.url`.
 pub const SHOPWARE_SHOP_URL: &str = "https://kaffee-demo.example";
+/// The Admin API credentials every test shop confirms its registration with.
+pub const SHOPWARE_ADMIN_API_KEY: &str = "SWIAE2EAPIKEY0123456789";
+pub const SHOPWARE_ADMIN_SECRET_KEY: &str = "e2e-admin-secret-key-0123456789";
 pub const WOO_API_KEY: &str = "api-key-woo-0123456789";
 pub const SHOPWARE_API_KEY: &str = "api-key-shopware-0123456789";
 
@@ -235,7 +238,12 @@ pub fn edit_json(body: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<
 /// The registration query a Shopware shop sends, with the shop URL percent-encoded as it is on
 /// the wire.
 pub fn shopware_registration_query(unix_seconds: i64) -> String {
-    let url: String = SHOPWARE_SHOP_URL.replace(':', "%3A").replace('/', "%2F");
+    shopware_registration_query_for(SHOPWARE_SHOP_URL, unix_seconds)
+}
+
+/// The registration query of a shop at `shop_url`.
+pub fn shopware_registration_query_for(shop_url: &str, unix_seconds: i64) -> String {
+    let url: String = shop_url.replace(':', "%3A").replace('/', "%2F");
     format!("shop-id={SHOPWARE_SHOP_ID}&shop-url={url}&timestamp={unix_seconds}")
 }
 
@@ -247,8 +255,8 @@ pub fn shopware_app_signature(query: &str) -> Vec<(&'static str, String)> {
 /// The confirmation body a Shopware shop posts after registering.
 pub fn shopware_confirmation_body(unix_seconds: i64) -> Vec<u8> {
     serde_json::json!({
-        "apiKey": "SWIAE2EAPIKEY0123456789",
-        "secretKey": "e2e-admin-secret-key-0123456789",
+        "apiKey": SHOPWARE_ADMIN_API_KEY,
+        "secretKey": SHOPWARE_ADMIN_SECRET_KEY,
         "timestamp": unix_seconds,
         "shopUrl": SHOPWARE_SHOP_URL,
         "shopId": SHOPWARE_SHOP_ID,
@@ -260,13 +268,23 @@ pub fn shopware_confirmation_body(unix_seconds: i64) -> Vec<u8> {
 impl TestApp {
     /// Step 1 of the Shopware handshake at the app clock's time. Returns the answer.
     pub async fn shopware_register(&self) -> Answer {
-        let query = shopware_registration_query(self.clock_now().timestamp());
+        self.shopware_register_at(SHOPWARE_SHOP_URL).await
+    }
+
+    /// Step 1 for a shop at `shop_url` (where its Admin API answers).
+    pub async fn shopware_register_at(&self, shop_url: &str) -> Answer {
+        let query = shopware_registration_query_for(shop_url, self.clock_now().timestamp());
         self.get(&format!("/webhooks/shopware/registration?{query}"), &shopware_app_signature(&query)).await
     }
 
     /// Steps 1 and 3 of the Shopware handshake; returns the shop secret that now signs webhooks.
     pub async fn shopware_register_and_confirm(&self) -> String {
-        let registered = self.shopware_register().await;
+        self.shopware_register_and_confirm_at(SHOPWARE_SHOP_URL).await
+    }
+
+    /// Steps 1 and 3 for a shop at `shop_url`; returns the shop secret.
+    pub async fn shopware_register_and_confirm_at(&self, shop_url: &str) -> String {
+        let registered = self.shopware_register_at(shop_url).await;
         assert_eq!(registered.status, 200, "registration: {:?}", registered.body);
         let secret = registered.body["secret"].as_str().unwrap_or_default().to_owned();
         let body = shopware_confirmation_body(self.clock_now().timestamp());

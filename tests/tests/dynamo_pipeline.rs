@@ -28,6 +28,7 @@ use stammkunde_domain::ports::Store;
 use stammkunde_e2e::{edit_json, shopify_headers, test_config};
 use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_points::PointsService;
+use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
 
 const ORDER_PAID: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/orders_paid.json");
@@ -82,7 +83,8 @@ async fn pipeline() -> Pipeline {
     let bus = Arc::new(InProcessBus::new());
     bus.subscribe(Arc::new(PointsSubscriber(Arc::new(points))));
     let store_port: Arc<dyn Store> = store.clone();
-    let webhooks = WebhookService { shops, store: store_port, bus, clock, public_url: None };
+    let shopware_admin = Arc::new(HttpShopwareAdmin::new());
+    let webhooks = WebhookService { shops, store: store_port, bus, clock, shopware_admin, public_url: None };
     Pipeline { webhooks, store }
 }
 

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::ShopDirectory;
-use stammkunde_domain::ports::{EventBus, Store};
+use stammkunde_domain::ports::{EventBus, ShopwareAdminApi, Store};
 
 pub use stammkunde_http::Reply;
 
@@ -37,6 +37,8 @@ pub struct WebhookService {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
+    /// Reads customers that Shopware's entity events only name.
+    pub shopware_admin: Arc<dyn ShopwareAdminApi>,
     /// Our public base URL (`https://abc.execute-api…`), for the Shopware confirmation URL. When
     /// unset it is taken from the request's `Host` and `X-Forwarded-Proto`.
     pub public_url: Option<String>,

@@ -7,6 +7,7 @@ use lambda_http::{service_fn, Error, Request};
 use stammkunde_aws::LambdaEnvironment;
 use stammkunde_domain::clock::SystemClock;
 use stammkunde_http::from_lambda;
+use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
 
 #[tokio::main]
@@ -18,6 +19,7 @@ async fn main() -> Result<(), Error> {
         store: env.store.clone(),
         bus: Arc::new(env.event_bus()?),
         clock: Arc::new(SystemClock),
+        shopware_admin: Arc::new(HttpShopwareAdmin::new()),
         public_url: std::env::var("STAMMKUNDE_PUBLIC_URL").ok(),
     });
     lambda_http::run(service_fn(move |request: Request| {

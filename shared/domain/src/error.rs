@@ -76,6 +76,32 @@ pub enum BusError {
     Subscriber(String),
 }
 
+/// A failure to read from a shop's own API (Shopware's Admin API). Nothing has been written when it
+/// is returned; the platform's retry of the webhook tries again.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ShopApiError {
+    /// The shop has not confirmed our app's registration, so we hold no API credentials.
+    #[error("the shop has not given us Admin API credentials (registration not confirmed)")]
+    NoCredentials,
+    /// The shop URL from the registration is not one we send credentials to.
+    #[error("the shop URL is refused: {0}")]
+    RefusedUrl(String),
+    /// Network failure or timeout.
+    #[error("the shop's API could not be reached: {message}")]
+    Unreachable {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The shop answered, but not with success.
+    #[error("the shop's API answered HTTP {status} to {request}")]
+    Status { status: u16, request: &'static str },
+    /// The shop answered success with a body we cannot use.
+    #[error("the shop's API answered {request} with an unreadable body: {reason}")]
+    BadResponse { request: &'static str, reason: String },
+}
+
 /// An error and its causes as one line, for logs: Display only, never Debug (SDK errors' Debug
 /// output carries whole HTTP responses).
 pub fn cause_chain(error: &dyn std::error::Error) -> String {

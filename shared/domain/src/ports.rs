@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::customer::{Customer, Email};
-use crate::error::{BusError, StoreError};
+use crate::error::{BusError, ShopApiError, StoreError};
 use crate::events::DomainEvent;
 use crate::ids::{CustomerId, DeliveryId, OrderId, ShopId};
 use crate::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
@@ -138,4 +138,18 @@ pub struct Page<T> {
 #[async_trait]
 pub trait EventBus: Send + Sync {
     async fn publish(&self, events: &[DomainEvent]) -> Result<(), BusError>;
+}
+
+/// Reads from a Shopware shop's Admin API with the credentials its registration gave us. Entity
+/// events (`customer.written`) name rows but carry none of their values; this fetches them.
+#[async_trait]
+pub trait ShopwareAdminApi: Send + Sync {
+    /// `POST {shop_url}/api/search/{entity}` with the criteria, as the integration the shop
+    /// created for us (OAuth client credentials). Returns the response body (simple JSON format).
+    async fn search(
+        &self,
+        registration: &ShopwareRegistration,
+        entity: &str,
+        criteria: &serde_json::Value,
+    ) -> Result<Vec<u8>, ShopApiError>;
 }

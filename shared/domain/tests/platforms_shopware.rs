@@ -10,12 +10,18 @@ use stammkunde_domain::error::InputError;
 use stammkunde_domain::ids::CustomerId;
 use stammkunde_domain::ingest::Change;
 use stammkunde_domain::order::{Order, PaymentState, Platform};
-use stammkunde_domain::platforms::shopware::{parse, parse_envelope, Envelope};
+use stammkunde_domain::platforms::shopware::{
+    customer_search, fetched_customers, parse, parse_envelope, Envelope, Parsed, CUSTOMER_SEARCH_LIMIT,
+};
 use stammkunde_domain::platforms::ParseOutcome;
 
 const ORDER_PLACED: &str = include_str!("../../../fixtures/webhooks/shopware/checkout_order_placed.json");
 const TRANSACTION_PAID: &str = include_str!("../../../fixtures/webhooks/shopware/state_order_transaction_paid.json");
 const CUSTOMER_REGISTER: &str = include_str!("../../../fixtures/webhooks/shopware/checkout_customer_register.json");
+const CUSTOMER_WRITTEN: &str = include_str!("../../../fixtures/webhooks/shopware/customer_written.json");
+const ADMIN_SEARCH_CUSTOMER: &str = include_str!("../../../fixtures/webhooks/shopware/admin_search_customer.json");
+/// The customer of the register, written and Admin API fixtures.
+const REGISTERED: &str = "9d8c7b6a5f4e4d3c2b1a0f9e8d7c6b5a";
 
 const CUSTOMER: &str = "7c1e9b2a4d3f4e5a8b6c0d1e2f3a4b5c";
 
@@ -29,7 +35,7 @@ fn envelope(body: &[u8]) -> Envelope {
 
 fn changes(body: &[u8]) -> Vec<Change> {
     match parse(&envelope(body), &shop(), received_at()) {
-        Ok(ParseOutcome::Changes(changes)) => changes,
+        Ok(Parsed::Ready(ParseOutcome::Changes(changes))) => changes,
         other => panic!("expected changes, got {other:?}"),
     }
 }
@@ -226,12 +232,15 @@ fn entity_events_and_unhandled_states_are_ignored_with_a_reason() {
             json!([{"entity": "order", "operation": "update", "primaryKey": "a3f1", "updatedFields": ["updatedAt"]}]);
     });
     let outcome = parse(&envelope(&written), &shop(), received_at());
-    assert!(matches!(&outcome, Ok(ParseOutcome::Ignored { reason }) if reason.contains("Admin API")), "{outcome:?}");
+    assert!(
+        matches!(&outcome, Ok(Parsed::Ready(ParseOutcome::Ignored { reason })) if reason.contains("order.written")),
+        "{outcome:?}"
+    );
     for event in
         ["state_enter.order_transaction.state.reminded", "checkout.customer.login.failure", "contact_form.send"]
     {
         let outcome = parse(&envelope(&with_event(ORDER_PLACED, event)), &shop(), received_at());
-        assert!(matches!(outcome, Ok(ParseOutcome::Ignored { .. })), "{event}: {outcome:?}");
+        assert!(matches!(outcome, Ok(Parsed::Ready(ParseOutcome::Ignored { .. }))), "{event}: {outcome:?}");
     }
 }
 
@@ -323,4 +332,115 @@ fn every_fixture_cut_short_is_an_error_and_never_a_panic() {
             assert!(outcome.is_err(), "cut at {cut} parsed: {outcome:?}");
         }
     }
+}
+
+fn customer_id(id: &str) -> CustomerId {
+    CustomerId::parse(id).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn with_rows(rows: Value) -> Vec<u8> {
+    edited(CUSTOMER_WRITTEN, |json| json["data"]["payload"] = rows)
+}
+
+#[test]
+fn a_written_customer_is_to_be_fetched_and_its_address_row_is_not() {
+    let outcome = parse(&envelope(CUSTOMER_WRITTEN.as_bytes()), &shop(), received_at());
+    assert_eq!(outcome, Ok(Parsed::FetchCustomers(vec![customer_id(REGISTERED)])));
+}
+
+#[test]
+fn a_write_that_touched_no_profile_field_is_ignored_without_a_fetch() {
+    let login = with_rows(json!([{"entity": "customer", "operation": "update", "primaryKey": REGISTERED,
+        "updatedFields": ["id", "lastLogin", "updatedAt"]}]));
+    let outcome = parse(&envelope(&login), &shop(), received_at());
+    assert!(matches!(outcome, Ok(Parsed::Ready(ParseOutcome::Ignored { .. }))), "{outcome:?}");
+}
+
+#[test]
+fn inserts_rows_without_field_names_and_repeated_keys_are_fetched_once_each() {
+    let body = with_rows(json!([
+        {"entity": "customer", "operation": "insert", "primaryKey": CUSTOMER, "updatedFields": ["id"]},
+        {"entity": "customer", "operation": "update", "primaryKey": REGISTERED},
+        {"entity": "customer", "operation": "update", "primaryKey": CUSTOMER, "updatedFields": ["email"]},
+    ]));
+    let outcome = parse(&envelope(&body), &shop(), received_at());
+    assert_eq!(outcome, Ok(Parsed::FetchCustomers(vec![customer_id(CUSTOMER), customer_id(REGISTERED)])));
+}
+
+#[test]
+fn a_customer_deleted_entity_event_deletes_each_customer_once() {
+    let body = edited(CUSTOMER_WRITTEN, |json| {
+        json["data"]["event"] = json!("customer.deleted");
+        json["data"]["payload"] = json!([
+            {"entity": "customer", "operation": "delete", "primaryKey": REGISTERED},
+            {"entity": "customer", "operation": "delete", "primaryKey": REGISTERED},
+        ]);
+    });
+    let deleted = Change::DeleteCustomer { shop: shop().id, customer_id: customer_id(REGISTERED), at: received_at() };
+    assert_eq!(changes(&body), vec![deleted]);
+}
+
+#[test]
+fn malformed_written_rows_are_refused() {
+    let refused = |rows: Value| parse_error(&with_rows(rows));
+    assert!(matches!(refused(json!({"entity": "customer"})), InputError::Invalid { field: "data.payload", .. }));
+    assert_eq!(
+        refused(json!([{"entity": "customer", "operation": "insert"}])),
+        InputError::Missing("data.payload[].primaryKey")
+    );
+    assert!(matches!(
+        refused(json!([{"entity": "customer", "operation": "insert", "primaryKey": {"id": "x"}}])),
+        InputError::Invalid { field: "data.payload[].primaryKey", .. }
+    ));
+    assert!(matches!(
+        refused(json!([{"entity": "customer", "operation": "insert", "primaryKey": "bad id\n"}])),
+        InputError::Invalid { .. }
+    ));
+    assert!(matches!(
+        refused(
+            json!([{"entity": "customer", "operation": "update", "primaryKey": REGISTERED, "updatedFields": "email"}])
+        ),
+        InputError::Invalid { field: "data.payload[].updatedFields", .. }
+    ));
+}
+
+#[test]
+fn the_search_asks_for_exactly_the_ids_with_locale_and_billing_country() {
+    let criteria = customer_search(&[customer_id(REGISTERED), customer_id(CUSTOMER)]);
+    assert_eq!(criteria["ids"], json!([REGISTERED, CUSTOMER]));
+    assert_eq!(criteria["limit"], 2);
+    assert!(criteria["associations"]["language"]["associations"]["locale"].is_object());
+    assert!(criteria["associations"]["defaultBillingAddress"]["associations"]["country"].is_object());
+    let many: Vec<CustomerId> = (0..CUSTOMER_SEARCH_LIMIT + 5).map(|i| customer_id(&format!("c{i}"))).collect();
+    assert_eq!(customer_search(&many)["ids"].as_array().map(Vec::len), Some(CUSTOMER_SEARCH_LIMIT));
+}
+
+#[test]
+fn a_fetched_customer_becomes_a_profile_guarded_by_its_updated_at() {
+    let changes = fetched_customers(ADMIN_SEARCH_CUSTOMER.as_bytes(), &shop(), &[customer_id(REGISTERED)]);
+    match changes.as_deref() {
+        Ok([Change::UpsertCustomer(profile)]) => {
+            assert_eq!(profile.customer_id.as_str(), REGISTERED);
+            assert_eq!(profile.last_name.as_deref(), Some("Huber-Lang"));
+            assert_eq!(profile.birthday, Birthday::new(8, 2, Some(1993)).ok());
+            assert_eq!(profile.country.as_deref(), Some("AT"));
+            assert_eq!(profile.locale.as_deref(), Some("de-AT"));
+            assert_eq!(profile.source_updated_at, Some(at("2026-11-23T07:36:02.118Z")));
+        }
+        other => panic!("expected one profile, got {other:?}"),
+    }
+}
+
+#[test]
+fn fetched_customers_that_were_not_asked_for_are_left_out() {
+    let changes = fetched_customers(ADMIN_SEARCH_CUSTOMER.as_bytes(), &shop(), &[customer_id(CUSTOMER)]);
+    assert_eq!(changes, Ok(vec![]));
+}
+
+#[test]
+fn an_unreadable_admin_api_answer_is_an_error_not_an_empty_result() {
+    assert!(fetched_customers(b"<html>", &shop(), &[]).is_err());
+    assert_eq!(fetched_customers(b"{}", &shop(), &[]), Err(InputError::Missing("data")));
+    assert!(fetched_customers(br#"{"data": {}}"#, &shop(), &[]).is_err());
+    assert!(fetched_customers(br#"{"data": [{"email": "x@example.org"}]}"#, &shop(), &[]).is_err());
 }

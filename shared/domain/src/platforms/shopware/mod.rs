@@ -13,7 +13,8 @@
 //!   `orderTransaction` key. The order is loaded with `orderCustomer.customer`, `transactions`,
 //!   `lineItems`, `currency`, `language.locale`, `addresses.country` and `stateMachineState`.
 //! * `checkout.customer.register` and the other customer events: `{"customer": <customer>}`.
-//! * `*.written` / `*.deleted` entity events carry only ids and changed field names.
+//! * `customer.written` / `customer.deleted` entity events carry only ids and changed field names
+//!   (`entity_events`); other entities' events are ignored.
 //!
 //! (Sources: shopware/shopware `src/Core/Checkout/Order/Listener/OrderStateChangeEventListener.php`,
 //! `src/Core/Checkout/Order/Event/OrderStateMachineStateChangeEvent.php`,
@@ -21,6 +22,10 @@
 //! `src/Core/Checkout/Customer/Event/CustomerRegisterEvent.php`, `CustomerDeletedEvent.php`.)
 //!
 //! All amounts are JSON floats; they are read from their exact text (`money::minor_from_json`).
+
+mod entity_events;
+
+pub use entity_events::{customer_search, fetched_customers, CUSTOMER_SEARCH_LIMIT};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::Value;
@@ -135,7 +140,24 @@ enum EventState {
     OrderCancelled,
 }
 
-pub fn parse(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>) -> Result<ParseOutcome, InputError> {
+/// What a Shopware event means. Most events carry their entities; customer entity events only
+/// name the customers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    Ready(ParseOutcome),
+    /// Customers to read from the shop's Admin API (`customer_search`), whose answer
+    /// `fetched_customers` turns into changes.
+    FetchCustomers(Vec<CustomerId>),
+}
+
+pub fn parse(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>) -> Result<Parsed, InputError> {
+    if envelope.event == "customer.written" {
+        return entity_events::customer_written(envelope);
+    }
+    parse_ready(envelope, shop, received_at).map(Parsed::Ready)
+}
+
+fn parse_ready(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>) -> Result<ParseOutcome, InputError> {
     if shop.platform != Platform::Shopware {
         return Err(invalid("shop", "is not a Shopware shop"));
     }
@@ -153,6 +175,7 @@ pub fn parse(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>)
                 at: received_at,
             }]))
         }
+        "customer.deleted" => entity_events::customer_deleted(envelope, shop, received_at),
         _ if CUSTOMER_EVENTS.contains(&event) => {
             let profile = customer_profile(payload_entity(envelope, "customer", "data.payload.customer")?, shop)?;
             Ok(ParseOutcome::Changes(vec![Change::UpsertCustomer(profile)]))
@@ -173,7 +196,7 @@ pub fn parse(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>)
 fn ignore_reason(event: &str) -> String {
     let shown = shown(event);
     if event.ends_with(".written") || event.ends_with(".deleted") {
-        format!("entity event `{shown}` carries only ids and needs an Admin API fetch (not built yet)")
+        format!("entity event `{shown}` is not acted on (only `customer.written` and `customer.deleted` are)")
     } else {
         format!("event `{shown}` is not handled")
     }
