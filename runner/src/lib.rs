@@ -84,7 +84,7 @@ pub fn load_or_create_config(path: &Path) -> Result<(AppConfig, bool), RunnerErr
 
 /// Starts every function on `settings.addr` (port 0 picks a free port).
 pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>) -> Result<RunningApp, RunnerError> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join(DATABASE_FILE))?);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join(DATABASE_FILE), clock.clone())?);
     let shops = Arc::new(ShopDirectory::new(config));
     let bus = Arc::new(InProcessBus::new());
     let points = Arc::new(PointsService { shops: shops.clone(), ledger: store.clone(), clock: clock.clone() });

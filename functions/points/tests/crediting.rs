@@ -76,9 +76,9 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap_or_else(|e| panic!("{e}")));
-    let config = AppConfig::from_toml(CONFIG).unwrap_or_else(|e| panic!("{e}"));
     let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 1).single().unwrap_or_default()));
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
+    let config = AppConfig::from_toml(CONFIG).unwrap_or_else(|e| panic!("{e}"));
     let service = PointsService { shops: Arc::new(ShopDirectory::new(config)), ledger: store.clone(), clock };
     Fixture { service, store, _dir: dir }
 }

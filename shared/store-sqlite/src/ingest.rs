@@ -4,7 +4,7 @@
 //! duplicate writes nothing, and a crash part-way leaves no trace for the retry to trip over.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use stammkunde_domain::error::StoreError;
@@ -53,10 +53,10 @@ fn record_delivery(conn: &Connection, delivery: &DeliveryRecord) -> Result<(), S
     Ok(())
 }
 
-/// Deletes a bounded number of delivery records past their expiry.
-pub fn prune_expired_deliveries(conn: &Connection) -> Result<usize, rusqlite::Error> {
+/// Deletes a bounded number of delivery records that expired before `now`.
+pub fn prune_expired_deliveries(conn: &Connection, now: DateTime<Utc>) -> Result<usize, rusqlite::Error> {
     // Now is always inside the four-digit years the codec accepts; if not, prune nothing.
-    let Ok(now) = codec::timestamp(&Utc::now()) else { return Ok(0) };
+    let Ok(now) = codec::timestamp(&now) else { return Ok(0) };
     conn.prepare_cached(
         "DELETE FROM deliveries WHERE rowid IN
              (SELECT rowid FROM deliveries WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",

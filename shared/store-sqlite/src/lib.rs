@@ -19,7 +19,9 @@ mod shops;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 
+use stammkunde_domain::clock::Clock;
 use stammkunde_domain::error::StoreError;
 
 pub use error::SqliteStoreError;
@@ -42,12 +44,13 @@ impl SqliteStore {
     /// Opens (or creates, with its directory) the database at `path`, migrates it, and starts the
     /// writer thread. Call it once per process and share the store: SQLite allows one writer, and
     /// a second `SqliteStore` on the same file would only wait for the first one's locks.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+    /// `clock` decides when delivery records have expired: the same clock that stamped them.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore, StoreError> {
         let conn = schema::open_writer(path)?;
         // Readers open after the writer has created the file, switched it to WAL and migrated it.
         let readers = Readers::open(path)?;
         let checkpointer = Checkpointer::start(path)?;
-        let writer = Writer::start(conn)?;
+        let writer = Writer::start(conn, clock)?;
         Ok(SqliteStore { readers, _checkpointer: checkpointer, writer })
     }
 

@@ -6,6 +6,7 @@
 //! its own savepoint so a failing job rolls back only itself, commits once, and only then
 //! answers every job. An `Ok` answer therefore always means "on disk".
 
+use chrono::{DateTime, Utc};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use stammkunde_domain::clock::Clock;
 use stammkunde_domain::error::StoreError;
 use tokio::sync::{mpsc, oneshot};
 
@@ -106,13 +108,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> Result<Writer, StoreError> {
+    pub fn start(conn: Connection, clock: Arc<dyn Clock>) -> Result<Writer, StoreError> {
         let (sender, receiver) = mpsc::channel(QUEUE_JOBS_MAX);
         let counters = Arc::new(Counters::default());
         let thread_counters = Arc::clone(&counters);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, receiver, &thread_counters))
+            .spawn(move || run(conn, receiver, &thread_counters, clock.as_ref()))
             .map_err(|error| StoreError::backend("starting the sqlite writer thread", error))?;
         Ok(Writer { sender: Some(sender), thread: Some(thread), counters })
     }
@@ -151,7 +153,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Job>>, counters: &Counters) {
+fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Job>>, counters: &Counters, clock: &dyn Clock) {
     let mut last_prune: Option<Instant> = None;
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = Vec::with_capacity(BATCH_JOBS_MAX);
@@ -162,8 +164,8 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Job>>, counter
                 Err(_) => break,
             }
         }
-        let prune = last_prune.is_none_or(|at| at.elapsed() >= PRUNE_INTERVAL);
-        if prune {
+        let prune = last_prune.is_none_or(|at| at.elapsed() >= PRUNE_INTERVAL).then(|| clock.now());
+        if prune.is_some() {
             last_prune = Some(Instant::now());
         }
         let jobs = u64::try_from(batch.len()).unwrap_or(u64::MAX);
@@ -184,22 +186,27 @@ fn run(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Job>>, counter
 }
 
 /// Runs the batch in one transaction and commits it. On error nothing of the batch is stored.
-fn commit_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>], prune: bool) -> Result<(), StoreError> {
+/// `prune`: the time to prune expired delivery records at, if this batch prunes.
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &mut [Box<dyn Job>],
+    prune: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).or_store("starting a batch")?;
     for job in batch.iter_mut() {
         job.run(&tx).or_store("running a job's savepoint")?;
     }
-    if prune {
-        prune_deliveries(&tx);
+    if let Some(now) = prune {
+        prune_deliveries(&tx, now);
     }
     tx.commit().or_store("committing a batch")
 }
 
 /// Pruning is housekeeping: it runs in its own savepoint and its failure is logged, never passed
 /// on to the batch it rides with.
-fn prune_deliveries(tx: &Transaction<'_>) {
+fn prune_deliveries(tx: &Transaction<'_>, now: DateTime<Utc>) {
     let pruned = tx.execute_batch("SAVEPOINT prune").and_then(|()| {
-        let result = ingest::prune_expired_deliveries(tx);
+        let result = ingest::prune_expired_deliveries(tx, now);
         let end = if result.is_ok() { "RELEASE prune" } else { "ROLLBACK TO prune; RELEASE prune" };
         tx.execute_batch(end).and(result)
     });

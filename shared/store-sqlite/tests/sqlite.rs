@@ -140,6 +140,27 @@ async fn an_expired_delivery_record_is_pruned() {
     assert!(!ok("seen", test.store.delivery_seen(&shop, &expired.ids).await));
 }
 
+/// Records expire by the clock that stamped them, not the wall clock: a store whose clock is a
+/// month behind the machine's (a test clock, a replay) must still recognise its duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_records_expire_by_the_stores_clock_not_the_wall_clock() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let month_ago = Utc::now() - Duration::days(30);
+    let clock = std::sync::Arc::new(stammkunde_domain::clock::FixedClock::new(month_ago));
+    let store = stammkunde_store_sqlite::SqliteStore::open(&database_path(&dir), clock)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let shop = fixtures::shop("prune-clock");
+    let recent = DeliveryRecord {
+        received_at: month_ago,
+        expires_at: month_ago + Duration::days(7),
+        ..fixtures::delivery(&shop, &["recent"])
+    };
+
+    // The first batch prunes; by the store's clock the record is a week from expiry.
+    ok("apply", store.apply_delivery(&recent, &[]).await);
+
+    assert!(ok("seen", store.delivery_seen(&shop, &recent.ids).await));
+}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_cursor_the_store_did_not_make_is_refused() {
     let test = fresh_store().await;
@@ -160,7 +181,8 @@ async fn a_database_from_a_newer_version_is_refused() {
     conn.pragma_update(None, "user_version", 999).unwrap_or_else(|error| panic!("{error}"));
     drop(conn);
 
-    let result = stammkunde_store_sqlite::SqliteStore::open(&path);
+    let result =
+        stammkunde_store_sqlite::SqliteStore::open(&path, std::sync::Arc::new(stammkunde_domain::clock::SystemClock));
 
     assert!(matches!(result, Err(StoreError::Backend { .. })), "got {result:?}");
 }

@@ -4,6 +4,9 @@
 
 use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use stammkunde_domain::clock::SystemClock;
 
 use stammkunde_domain::ports::Store;
 use stammkunde_store_sqlite::SqliteStore;
@@ -35,7 +38,7 @@ pub fn database_path(dir: &TempDir) -> PathBuf {
 }
 
 pub fn open(path: &std::path::Path) -> SqliteStore {
-    SqliteStore::open(path).unwrap_or_else(|error| panic!("opening {}: {error}", path.display()))
+    SqliteStore::open(path, Arc::new(SystemClock)).unwrap_or_else(|error| panic!("opening {}: {error}", path.display()))
 }
 
 pub async fn fresh_store() -> TestStore {
