@@ -1,5 +1,6 @@
 //! Shared code of the benchmark binaries (`src/bin/`): the benchmark shop, signed Shopify order
-//! bodies, latency percentiles, `/proc` readings, child processes and table printing.
+//! bodies, latency percentiles, `/proc` readings, child processes, the moto SDK configuration and
+//! table printing.
 //!
 //! Benchmarks print figures; they are not tests and have no pass/fail thresholds. They do check
 //! that what they measured was correct work (every answer 200, every order credited once) and
@@ -8,6 +9,7 @@
 pub mod args;
 pub mod child;
 pub mod client;
+pub mod moto;
 pub mod orders;
 pub mod procfs;
 pub mod shop;

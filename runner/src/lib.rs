@@ -6,6 +6,7 @@ mod demo;
 mod points_subscriber;
 mod server;
 pub mod settings;
+mod sweeps;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,6 +21,7 @@ use stammkunde_domain::config::{AppConfig, ShopDirectory};
 use stammkunde_domain::ports::Store;
 use stammkunde_local::InProcessBus;
 use stammkunde_points::PointsService;
+use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_store_sqlite::SqliteStore;
 use stammkunde_webhooks::WebhookService;
@@ -84,11 +86,30 @@ pub fn load_or_create_config(path: &Path) -> Result<(AppConfig, bool), RunnerErr
 
 /// Starts every function on `settings.addr` (port 0 picks a free port).
 pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>) -> Result<RunningApp, RunnerError> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.data_dir.join(DATABASE_FILE), clock.clone())?);
+    let sqlite = Arc::new(SqliteStore::open(&settings.data_dir.join(DATABASE_FILE), clock.clone())?);
+    let store: Arc<dyn Store> = sqlite.clone();
     let shops = Arc::new(ShopDirectory::new(config));
     let bus = Arc::new(InProcessBus::new());
-    let points = Arc::new(PointsService { shops: shops.clone(), ledger: store.clone(), clock: clock.clone() });
+    let ledger = Arc::new(LedgerService {
+        ledger: sqlite.clone(),
+        timers: sqlite.clone(),
+        bus: bus.clone(),
+        clock: clock.clone(),
+    });
+    let points = Arc::new(PointsService {
+        shops: shops.clone(),
+        ledger: ledger.clone(),
+        customers: sqlite.clone(),
+        codes: sqlite.clone(),
+    });
     bus.subscribe(Arc::new(points_subscriber::PointsSubscriber(points)));
+    let sweep = LedgerSweep {
+        ledger: ledger.clone(),
+        timers: sqlite.clone(),
+        customers: sqlite.clone(),
+        shops: sqlite.clone(),
+        clock: clock.clone(),
+    };
 
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -100,11 +121,18 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             shops: shops.clone(),
             store: store.clone(),
             bus,
-            clock,
+            clock: clock.clone(),
             shopware_admin: Arc::new(HttpShopwareAdmin::new()),
             public_url,
         },
-        api: ApiService { shops, store: store.clone() },
+        api: ApiService {
+            shops: shops.clone(),
+            store: store.clone(),
+            ledger,
+            coupons: Arc::new(Coupons::new(sqlite)),
+            clock,
+        },
+        sweeps: sweeps::Sweeps { shops, ledger: sweep },
     });
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

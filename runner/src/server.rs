@@ -1,9 +1,10 @@
 //! One HTTP port for every function: the same routes as the HTTP API on AWS.
 
 use axum::body::{to_bytes, Body};
+use axum::extract::Path;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -16,6 +17,7 @@ use stammkunde_webhooks::{WebhookService, BODY_BYTES_MAX};
 pub struct Functions {
     pub webhooks: WebhookService,
     pub api: ApiService,
+    pub sweeps: crate::sweeps::Sweeps,
 }
 
 pub fn router(functions: Arc<Functions>) -> Router {
@@ -23,6 +25,8 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/webhooks/{*rest}", any(webhooks))
         .route("/api/{*rest}", any(api))
+        // Local only: what the schedules do on AWS, on demand.
+        .route("/dev/sweeps/{sweep}", post(sweep))
         .fallback(|| async {
             to_axum(Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route").into_response())
         })
@@ -41,6 +45,10 @@ async fn api(State(functions): State<Arc<Functions>>, request: Request<Body>) ->
         Ok(request) => to_axum(functions.api.handle(request).await),
         Err(response) => response,
     }
+}
+
+async fn sweep(State(functions): State<Arc<Functions>>, Path(sweep): Path<String>) -> Response {
+    to_axum(functions.sweeps.run(&sweep).await.into_response())
 }
 
 /// Reads the body, at most one byte past the limit so the handler can still answer 413 itself.

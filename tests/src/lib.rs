@@ -26,10 +26,40 @@ pub const SHOPWARE_ADMIN_API_KEY: &str = "SWIAE2EAPIKEY0123456789";
 pub const SHOPWARE_ADMIN_SECRET_KEY: &str = "e2e-admin-secret-key-0123456789";
 pub const WOO_API_KEY: &str = "api-key-woo-0123456789";
 pub const SHOPWARE_API_KEY: &str = "api-key-shopware-0123456789";
+/// The Shopify shop with tiers: its own domain and key, the same webhook secret.
+pub const TIERS_SHOPIFY_DOMAIN: &str = "e2e-tiers.myshopify.com";
+pub const TIERS_API_KEY: &str = "api-key-tiers-0123456789";
+
+/// `shopify-shop`'s programme. Hold and reviews are the product's defaults; expiry is shorter.
+pub const RETURN_WINDOW_DAYS: i64 = 14;
+pub const SHIPPING_ALLOWANCE_DAYS: i64 = 5;
+pub const REVIEW_POINTS: i64 = 50;
+pub const REVIEW_HOLD_DAYS: i64 = 14;
+pub const EXPIRY_MONTHS: u32 = 12;
+pub const EXPIRY_NOTICE_DAYS: i64 = 30;
+/// A reward whose codes the merchant imports into a pool.
+pub const POOL_REWARD: &str = "gutschein-5";
+pub const POOL_REWARD_POINTS: i64 = 100;
+/// A reward whose codes the product generates.
+pub const GENERATED_REWARD: &str = "versandfrei";
+pub const GENERATED_REWARD_POINTS: i64 = 50;
+pub const REWARD_VALID_DAYS: i64 = 30;
+/// `tiers-shop`'s one tier: 250 points earned in 12 months; the Shopify paid fixture earns 251.
+pub const SILVER_TIER: &str = "silber";
+pub const SILVER_THRESHOLD: i64 = 250;
+pub const SILVER_MULTIPLIER: &str = "1.5";
 
 /// The configuration every test app runs with: one shop per platform, known secrets.
 pub fn test_config() -> AppConfig {
-    let text = format!(
+    match AppConfig::from_toml(&test_config_toml()) {
+        Ok(config) => config,
+        Err(e) => panic!("test config: {e}"),
+    }
+}
+
+/// `test_config` as the TOML text it is parsed from (what a Secrets Manager secret holds on AWS).
+pub fn test_config_toml() -> String {
+    format!(
         r#"
 [[shops]]
 id = "shopify-shop"
@@ -42,6 +72,55 @@ api_key = "{API_KEY}"
 currency = "EUR"
 time_zone = "Europe/Berlin"
 locale = "de"
+
+# Hold and reviews as the defaults, written out because the ledger tests compute their dates from
+# them; points expire after 12 months here (the default is 24).
+[shops.hold]
+return_window_days = {RETURN_WINDOW_DAYS}
+shipping_allowance_days = {SHIPPING_ALLOWANCE_DAYS}
+
+[shops.reviews]
+points = {REVIEW_POINTS}
+hold_days = {REVIEW_HOLD_DAYS}
+
+[shops.expiry]
+months = {EXPIRY_MONTHS}
+notice_days = {EXPIRY_NOTICE_DAYS}
+
+[[shops.rewards]]
+id = "{POOL_REWARD}"
+name = "5 € Gutschein"
+points = {POOL_REWARD_POINTS}
+valid_days = {REWARD_VALID_DAYS}
+codes = "pool"
+
+[[shops.rewards]]
+id = "{GENERATED_REWARD}"
+name = "Versandkostenfrei"
+points = {GENERATED_REWARD_POINTS}
+valid_days = {REWARD_VALID_DAYS}
+codes = "generate"
+
+# A second Shopify shop with tiers, so that no other test's customer ever changes tier.
+[[shops]]
+id = "tiers-shop"
+platform = "shopify"
+domain = "{TIERS_SHOPIFY_DOMAIN}"
+webhook_secret = "{SHOPIFY_SECRET}"
+api_key = "{TIERS_API_KEY}"
+currency = "EUR"
+time_zone = "Europe/Berlin"
+locale = "de"
+
+[shops.tiers]
+basis = "points_earned"
+period = "rolling_12_months"
+
+[[shops.tiers.levels]]
+id = "{SILVER_TIER}"
+name = "Silber"
+threshold = "{SILVER_THRESHOLD}"
+multiplier = "{SILVER_MULTIPLIER}"
 
 [[shops]]
 id = "woo-shop"
@@ -64,11 +143,7 @@ time_zone = "Europe/Berlin"
 locale = "de"
 app_name = "StammkundeE2E"
 "#
-    );
-    match AppConfig::from_toml(&text) {
-        Ok(config) => config,
-        Err(e) => panic!("test config: {e}"),
-    }
+    )
 }
 
 pub struct TestApp {
@@ -190,9 +265,14 @@ fn cell(value: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> String {
 }
 
 pub fn shopify_headers(topic: &str, body: &[u8], webhook_id: &str) -> Vec<(&'static str, String)> {
+    shopify_headers_for(SHOPIFY_DOMAIN, topic, body, webhook_id)
+}
+
+/// Signed Shopify headers for the shop at `domain` (every test Shopify shop shares the secret).
+pub fn shopify_headers_for(domain: &str, topic: &str, body: &[u8], webhook_id: &str) -> Vec<(&'static str, String)> {
     vec![
         ("content-type", "application/json".into()),
-        ("x-shopify-shop-domain", SHOPIFY_DOMAIN.into()),
+        ("x-shopify-shop-domain", domain.into()),
         ("x-shopify-topic", topic.into()),
         ("x-shopify-webhook-id", webhook_id.into()),
         ("x-shopify-hmac-sha256", sign(body, &Secret::new(SHOPIFY_SECRET), DigestEncoding::Base64)),
@@ -298,4 +378,94 @@ impl TestApp {
         use stammkunde_domain::clock::Clock;
         self.clock.now()
     }
+}
+
+impl TestApp {
+    /// `POST /dev/sweeps/ledger` at the clock's time, as the hourly schedule does on AWS. Asserts
+    /// that it answered 200, that no customer's tick failed and that nothing was left for another
+    /// run; returns how many entries it appended over all shops.
+    pub async fn sweep(&self) -> i64 {
+        let answer = self.post("/dev/sweeps/ledger", &[], Vec::new()).await;
+        assert_eq!((answer.status, answer.body["sweep"].as_str()), (200, Some("ledger")), "{:?}", answer.body);
+        let shops = answer.body["shops"].as_array().cloned().unwrap_or_default();
+        assert_eq!(shops.len(), test_config().shops.len(), "every shop is swept: {:?}", answer.body);
+        for shop in &shops {
+            assert_eq!((shop["failed"].as_i64(), shop["more"].as_bool()), (Some(0), Some(false)), "{:?}", answer.body);
+        }
+        shops.iter().map(|shop| shop["entries"].as_i64().unwrap_or_else(|| panic!("entries: {shop:?}"))).sum()
+    }
+
+    /// Moves the clock to `at`, then sweeps.
+    pub async fn sweep_at(&self, at: DateTime<Utc>) -> i64 {
+        self.clock.set(at);
+        self.sweep().await
+    }
+
+    /// `GET …/customers/{customer}/ledger` of `shop` with its key, asserted 200 and consistent
+    /// (see `assert_ledger_consistent`).
+    pub async fn ledger_of(&self, shop: &str, api_key: &str, customer: &str) -> serde_json::Value {
+        let answer = self.get(&format!("/api/shops/{shop}/customers/{customer}/ledger"), &bearer(api_key)).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        assert_ledger_consistent(&answer.body);
+        answer.body
+    }
+
+    /// `GET …/customers/{customer}` of `shop` with its key, asserted 200.
+    pub async fn customer_of(&self, shop: &str, api_key: &str, customer: &str) -> serde_json::Value {
+        let answer = self.get(&format!("/api/shops/{shop}/customers/{customer}"), &bearer(api_key)).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body
+    }
+}
+
+/// A ledger view's entries.
+pub fn entries(ledger: &serde_json::Value) -> Vec<serde_json::Value> {
+    ledger["entries"].as_array().cloned().unwrap_or_default()
+}
+
+/// A ledger view's entry keys, in ledger order.
+pub fn keys(ledger: &serde_json::Value) -> Vec<String> {
+    entries(ledger).iter().map(|e| e["key"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// The entry under `key`; panics if the ledger has none.
+#[track_caller]
+pub fn entry(ledger: &serde_json::Value, key: &str) -> serde_json::Value {
+    entries(ledger)
+        .into_iter()
+        .find(|e| e["key"] == key)
+        .unwrap_or_else(|| panic!("no entry {key} in {:?}", keys(ledger)))
+}
+
+/// `(available, pending)` of a ledger or customer view.
+pub fn balance(view: &serde_json::Value) -> (i64, i64) {
+    let points = &view["points"];
+    match (points["available"].as_i64(), points["pending"].as_i64()) {
+        (Some(available), Some(pending)) => (available, pending),
+        _ => panic!("no points in {view:?}"),
+    }
+}
+
+/// What every ledger view must satisfy: positions 1, 2, 3, … without gaps, each entry's points
+/// the sum of its two deltas, and the balances the sums of the deltas.
+#[track_caller]
+pub fn assert_ledger_consistent(ledger: &serde_json::Value) {
+    let entries = entries(ledger);
+    let delta = |e: &serde_json::Value, field: &str| {
+        e[field].as_i64().unwrap_or_else(|| panic!("entry without `{field}`: {e:?}"))
+    };
+    let positions: Vec<i64> = entries.iter().map(|e| delta(e, "position")).collect();
+    let expected: Vec<i64> = (1..=i64::try_from(entries.len()).unwrap_or(i64::MAX)).collect();
+    assert_eq!(positions, expected, "positions: {ledger:?}");
+    for e in &entries {
+        assert_eq!(delta(e, "points"), delta(e, "available") + delta(e, "pending"), "{e:?}");
+    }
+    let available: i64 = entries.iter().map(|e| delta(e, "available")).sum();
+    let pending: i64 = entries.iter().map(|e| delta(e, "pending")).sum();
+    assert_eq!(balance(ledger), (available, pending), "the balances are the replay of the entries: {ledger:?}");
+}
+
+/// A JSON value as a request body.
+pub fn json_body(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|e| panic!("{e}"))
 }

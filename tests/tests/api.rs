@@ -1,5 +1,7 @@
 //! The merchant API through the local runner's HTTP port: bearer keys per shop, one shop never
 //! sees another's customers, and the ledger view carries every field a merchant integrates with.
+//! A paid order's points are pending until its return window closes, so every figure here is
+//! pending and nothing is available yet.
 
 use chrono::{TimeZone, Utc};
 use stammkunde_e2e::*;
@@ -8,7 +10,7 @@ const WOO_ORDER: &[u8] = include_bytes!("../../fixtures/webhooks/woocommerce/ord
 const SHOPIFY_ORDER: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/orders_paid.json");
 const WOO_CUSTOMER: &str = "/api/shops/woo-shop/customers/42";
 
-/// An app holding WooCommerce customer 42 with the 73 points of order 1187.
+/// An app holding WooCommerce customer 42 with the 73 points of order 1187, pending.
 async fn app_with_woo_customer() -> TestApp {
     let app = spawn_app(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).single().unwrap_or_default()).await;
     let answer = app.post("/webhooks/woocommerce", &woo_headers("order.created", WOO_ORDER, "d-1"), WOO_ORDER).await;
@@ -23,7 +25,7 @@ async fn the_right_key_reads_the_customer() {
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(answer.body["shop"], "woo-shop");
     assert_eq!(answer.body["customer_id"], "42");
-    assert_eq!(answer.body["points"]["available"], 73);
+    assert_eq!(balance(&answer.body), (0, 73));
 }
 
 #[tokio::test]
@@ -109,7 +111,7 @@ async fn a_percent_encoded_customer_id_is_decoded() {
     let encoded = app.get("/api/shops/woo-shop/customers/gid%3A%2F%2Fwoo%2FCustomer%2F42", &bearer(WOO_API_KEY)).await;
     assert_eq!(encoded.status, 200, "{:?}", encoded.body);
     assert_eq!(encoded.body["customer_id"], "gid://woo/Customer/42");
-    assert_eq!(encoded.body["points"]["available"], 73);
+    assert_eq!(balance(&encoded.body), (0, 73));
     let ledger =
         app.get("/api/shops/woo-shop/customers/gid%3A%2F%2Fwoo%2FCustomer%2F42/ledger", &bearer(WOO_API_KEY)).await;
     assert_eq!(ledger.body["entries"][0]["key"], "earn:order:2001", "{:?}", ledger.body);
@@ -130,29 +132,54 @@ async fn an_undecodable_or_hostile_customer_id_is_400() {
 }
 
 #[tokio::test]
-async fn ledger_entries_carry_key_kind_bucket_points_reason_and_basis() {
+async fn ledger_entries_carry_position_key_kind_both_deltas_reason_and_detail() {
     let app = app_with_woo_customer().await;
     let ledger = app.get(&format!("{WOO_CUSTOMER}/ledger"), &bearer(WOO_API_KEY)).await;
     assert_eq!(ledger.status, 200, "{:?}", ledger.body);
     assert_eq!(ledger.body["shop"], "woo-shop");
     assert_eq!(ledger.body["customer_id"], "42");
-    assert_eq!(ledger.body["points"]["available"], 73);
-    assert_eq!(ledger.body["points"]["pending"], 0);
-    let entries = ledger.body["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ledger.body["points"], serde_json::json!({"available": 0, "pending": 73}));
+    assert_eq!(ledger.body["shortfall"], 0);
+    let entries = entries(&ledger.body);
     assert_eq!(entries.len(), 1, "{:?}", ledger.body);
     let entry = &entries[0];
+    let mut fields: Vec<&str> = entry.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    fields.sort_unstable();
+    let mut expected = [
+        "position",
+        "key",
+        "kind",
+        "points",
+        "available",
+        "pending",
+        "reason",
+        "customer_text",
+        "order_id",
+        "created_at",
+        "detail",
+    ];
+    expected.sort_unstable();
+    assert_eq!(fields, expected, "exactly the documented fields, no `bucket` or `basis` any more");
+    assert_eq!(entry["position"], 1);
     assert_eq!(entry["key"], "earn:order:1187");
     assert_eq!(entry["kind"], "earn");
-    assert_eq!(entry["bucket"], "available");
     assert_eq!(entry["points"], 73);
+    assert_eq!(entry["available"], 0);
+    assert_eq!(entry["pending"], 73);
     assert_eq!(entry["reason"], "order 1187 paid");
+    assert_eq!(entry["customer_text"], serde_json::Value::Null);
     assert_eq!(entry["order_id"], "1187");
     assert_eq!(entry["created_at"], "2026-11-22T09:00:00Z");
-    let basis = &entry["basis"];
-    assert_eq!(basis["currency"], "EUR");
-    assert_eq!(basis["points_per_unit"], "1");
-    assert_eq!(basis["tax_included"], false);
-    let lines: Vec<(String, i64, i64)> = basis["lines"]
+    let detail = &entry["detail"];
+    assert_eq!(detail["type"], "earn");
+    assert_eq!(detail["currency"], "EUR");
+    assert_eq!(detail["points_per_unit"], "1");
+    assert_eq!(detail["tax_included"], false);
+    // `date_paid_gmt` of the fixture, and its `total` (goods, shipping and tax) in cents.
+    assert_eq!(detail["paid_at"], "2026-11-20T10:02:20Z");
+    assert_eq!(detail["order_total_minor"], 8914);
+    assert!(detail.get("multiplier").is_none(), "no tier, no multiplier: {detail:?}");
+    let lines: Vec<(String, i64, i64)> = detail["lines"]
         .as_array()
         .map(|lines| {
             lines
@@ -165,8 +192,7 @@ async fn ledger_entries_carry_key_kind_bucket_points_reason_and_basis() {
         })
         .unwrap_or_default();
     assert_eq!(lines, [("301".to_owned(), 3852, 38), ("302".to_owned(), 2639, 26), ("303".to_owned(), 976, 9)]);
-    let sum: i64 = entries.iter().filter_map(|e| e["points"].as_i64()).sum();
-    assert_eq!(ledger.body["points"]["available"], sum, "the balance is the sum of the entries");
+    assert_ledger_consistent(&ledger.body);
 }
 
 #[tokio::test]
@@ -182,7 +208,7 @@ async fn a_write_method_on_an_api_route_is_405() {
     }
     assert_eq!(app.dump(), before);
     let answer = app.get(WOO_CUSTOMER, &bearer(WOO_API_KEY)).await;
-    assert_eq!(answer.body["points"]["available"], 73);
+    assert_eq!(balance(&answer.body), (0, 73));
 }
 
 #[tokio::test]
@@ -209,10 +235,7 @@ async fn each_shop_reads_only_its_own_customer_under_the_same_id() {
 
     let woo = app.get(WOO_CUSTOMER, &bearer(WOO_API_KEY)).await;
     let shopify = app.get("/api/shops/shopify-shop/customers/42", &bearer(API_KEY)).await;
-    assert_eq!((woo.body["shop"].as_str(), woo.body["points"]["available"].as_i64()), (Some("woo-shop"), Some(73)));
-    assert_eq!(
-        (shopify.body["shop"].as_str(), shopify.body["points"]["available"].as_i64()),
-        (Some("shopify-shop"), Some(251))
-    );
+    assert_eq!((woo.body["shop"].as_str(), balance(&woo.body)), (Some("woo-shop"), (0, 73)));
+    assert_eq!((shopify.body["shop"].as_str(), balance(&shopify.body)), (Some("shopify-shop"), (0, 251)));
     assert_ne!(woo.body["email"], shopify.body["email"]);
 }

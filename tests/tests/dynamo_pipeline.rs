@@ -14,6 +14,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
+use stammkunde_services::LedgerService;
 use std::sync::Arc;
 
 use stammkunde_aws::dynamo::{create_table, DynamoStore};
@@ -79,8 +80,14 @@ async fn pipeline() -> Pipeline {
     let store = Arc::new(DynamoStore::new(client, table));
     let shops = Arc::new(ShopDirectory::new(test_config()));
     let clock = Arc::new(FixedClock::new(now()));
-    let points = PointsService { shops: shops.clone(), ledger: store.clone(), clock: clock.clone() };
     let bus = Arc::new(InProcessBus::new());
+    let ledger = Arc::new(LedgerService {
+        ledger: store.clone(),
+        timers: store.clone(),
+        bus: bus.clone(),
+        clock: clock.clone(),
+    });
+    let points = PointsService { shops: shops.clone(), ledger, customers: store.clone(), codes: store.clone() };
     bus.subscribe(Arc::new(PointsSubscriber(Arc::new(points))));
     let store_port: Arc<dyn Store> = store.clone();
     let shopware_admin = Arc::new(HttpShopwareAdmin::new());
@@ -117,14 +124,14 @@ impl Pipeline {
     async fn assert_credited_once(&self) {
         let (entries, customer, order) = self.state().await;
         let balance = customer.as_ref().map(|c| (c.balance.available, c.balance.pending));
-        assert_eq!(balance, Some((ORDER_PAID_POINTS, 0)), "the balance is the one credit");
+        assert_eq!(balance, Some((0, ORDER_PAID_POINTS)), "the balance is the one credit, held");
         self.assert_one_entry(&entries, order.as_ref());
     }
 
     fn assert_one_entry(&self, entries: &[LedgerEntry], order: Option<&Order>) {
         assert_eq!(entries.len(), 1, "{entries:?}");
         assert_eq!(entries[0].key.as_str(), format!("earn:order:{ORDER}"));
-        assert_eq!(entries[0].points, ORDER_PAID_POINTS);
+        assert_eq!(entries[0].points(), ORDER_PAID_POINTS);
         assert!(order.is_some_and(|o| o.payment == PaymentState::Paid));
     }
 }

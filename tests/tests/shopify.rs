@@ -1,5 +1,6 @@
 //! Shopify through the local runner's HTTP port: signed real-shaped orders in, customers, orders
-//! and points out, exactly once.
+//! and points out, exactly once. A paid order's points are pending (held for the return window),
+//! so "credited once" is one earn entry and a pending balance of exactly its points.
 
 use chrono::{TimeZone, Utc};
 use stammkunde_domain::ids::{OrderId, ShopId};
@@ -25,6 +26,7 @@ async fn deliver(app: &TestApp, topic: &str, body: &[u8], webhook_id: &str) -> A
 async fn points(app: &TestApp, customer: &str) -> serde_json::Value {
     let answer = app.get(&format!("/api/shops/shopify-shop/customers/{customer}/ledger"), &bearer(API_KEY)).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_ledger_consistent(&answer.body);
     answer.body
 }
 
@@ -37,7 +39,7 @@ async fn a_signed_paid_order_stores_the_customer_and_order_and_credits_its_point
     let customer = app.get(&format!("/api/shops/shopify-shop/customers/{CUSTOMER}"), &bearer(API_KEY)).await;
     assert_eq!(customer.status, 200);
     assert_eq!(customer.body["customer_id"], CUSTOMER);
-    assert_eq!(customer.body["points"]["available"], ORDER_PAID_POINTS);
+    assert_eq!(balance(&customer.body), (0, ORDER_PAID_POINTS));
     assert_eq!(customer.body["consent"]["email_marketing"], "subscribed");
     assert!(customer.body["email"].as_str().is_some_and(|e| e.contains('@')));
 
@@ -45,8 +47,15 @@ async fn a_signed_paid_order_stores_the_customer_and_order_and_credits_its_point
     let entries = ledger["entries"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["key"], format!("earn:order:{ORDER}"));
-    assert_eq!(entries[0]["points"], ORDER_PAID_POINTS);
-    assert_eq!(entries[0]["basis"]["lines"].as_array().map(Vec::len), Some(3));
+    assert_eq!(entries[0]["kind"], "earn");
+    assert_eq!(
+        (entries[0]["points"].as_i64(), entries[0]["pending"].as_i64()),
+        (Some(ORDER_PAID_POINTS), Some(ORDER_PAID_POINTS))
+    );
+    assert_eq!(entries[0]["available"], 0);
+    // The gift card line earns nothing and is not part of the credit.
+    assert_eq!(entries[0]["detail"]["lines"].as_array().map(Vec::len), Some(3));
+    assert_eq!(balance(&ledger), (0, ORDER_PAID_POINTS));
 
     let shop = ShopId::parse("shopify-shop").unwrap_or_else(|e| panic!("{e}"));
     let order = app.app.store.order(&shop, &OrderId::parse(ORDER).unwrap_or_else(|e| panic!("{e}"))).await;
@@ -65,7 +74,7 @@ async fn the_same_delivery_five_times_credits_once() {
     assert_eq!(statuses, ["accepted", "duplicate", "duplicate", "duplicate", "duplicate"]);
     let ledger = points(&app, CUSTOMER).await;
     assert_eq!(ledger["entries"].as_array().map(Vec::len), Some(1));
-    assert_eq!(ledger["points"]["available"], ORDER_PAID_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PAID_POINTS));
 }
 
 #[tokio::test]
@@ -76,7 +85,7 @@ async fn the_same_paid_order_under_other_topics_and_delivery_ids_credits_once() 
     }
     let ledger = points(&app, CUSTOMER).await;
     assert_eq!(ledger["entries"].as_array().map(Vec::len), Some(1));
-    assert_eq!(ledger["points"]["available"], ORDER_PAID_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PAID_POINTS));
 }
 
 #[tokio::test]
@@ -93,7 +102,7 @@ async fn a_retry_with_the_same_event_id_is_a_duplicate_whatever_its_webhook_id()
         statuses.push(answer.body["status"].as_str().unwrap_or_default().to_owned());
     }
     assert_eq!(statuses, ["accepted", "duplicate", "duplicate"]);
-    assert_eq!(points(&app, CUSTOMER).await["points"]["available"], ORDER_PAID_POINTS);
+    assert_eq!(balance(&points(&app, CUSTOMER).await), (0, ORDER_PAID_POINTS));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -105,7 +114,7 @@ async fn fifty_concurrent_identical_deliveries_credit_once() {
     assert_eq!(accepted, 1, "exactly one delivery is the first");
     let ledger = points(&app, CUSTOMER).await;
     assert_eq!(ledger["entries"].as_array().map(Vec::len), Some(1));
-    assert_eq!(ledger["points"]["available"], ORDER_PAID_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PAID_POINTS));
 }
 
 #[tokio::test]
@@ -135,13 +144,15 @@ async fn a_pending_order_earns_nothing_until_it_is_paid() {
     deliver(&app, "orders/create", ORDER_PENDING, "p1").await;
     let ledger = points(&app, "7654321098777").await;
     assert_eq!(ledger["entries"].as_array().map(Vec::len), Some(0));
+    assert_eq!(balance(&ledger), (0, 0));
 
     let mut paid: serde_json::Value = serde_json::from_slice(ORDER_PENDING).unwrap_or_default();
     paid["financial_status"] = "paid".into();
     paid["updated_at"] = "2026-11-22T08:00:00+01:00".into();
     deliver(&app, "orders/paid", &serde_json::to_vec(&paid).unwrap_or_default(), "p2").await;
     let ledger = points(&app, "7654321098777").await;
-    assert_eq!(ledger["points"]["available"], 27 + 16);
+    assert_eq!(ledger["entries"].as_array().map(Vec::len), Some(1));
+    assert_eq!(balance(&ledger), (0, 27 + 16));
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! Shopware 6 through the local runner's HTTP port: the app registration handshake, then signed
-//! webhooks with the issued shop secret, exactly once, inside the timestamp window.
+//! webhooks with the issued shop secret, exactly once, inside the timestamp window. A paid order's
+//! points are pending until its return window closes, so "credited once" is one earn entry and a
+//! pending balance of exactly its points.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::{Hmac, Mac};
@@ -39,6 +41,7 @@ async fn ledger(app: &TestApp) -> serde_json::Value {
     let path = format!("/api/shops/shopware-shop/customers/{CUSTOMER}/ledger");
     let answer = app.get(&path, &bearer(SHOPWARE_API_KEY)).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_ledger_consistent(&answer.body);
     answer.body
 }
 
@@ -101,7 +104,7 @@ async fn a_placed_open_order_credits_nothing_and_the_paid_event_credits_64_point
     assert_eq!(order.payment, PaymentState::Pending);
     let before_payment = ledger(&app).await;
     assert_eq!(entry_count(&before_payment), 0);
-    assert_eq!(before_payment["points"]["available"], 0);
+    assert_eq!(balance(&before_payment), (0, 0));
 
     app.clock.set(paid_at() + Duration::seconds(2));
     let paid = deliver(&app, TRANSACTION_PAID, &secret).await;
@@ -111,13 +114,15 @@ async fn a_placed_open_order_credits_nothing_and_the_paid_event_credits_64_point
     let ledger = ledger(&app).await;
     assert_eq!(entry_count(&ledger), 1, "{ledger:?}");
     assert_eq!(ledger["entries"][0]["key"], format!("earn:order:{ORDER}"));
+    assert_eq!(ledger["entries"][0]["kind"], "earn");
     assert_eq!(ledger["entries"][0]["points"], PAID_POINTS);
-    let line_points: Vec<i64> = ledger["entries"][0]["basis"]["lines"]
+    assert_eq!(ledger["entries"][0]["pending"], PAID_POINTS);
+    let line_points: Vec<i64> = ledger["entries"][0]["detail"]["lines"]
         .as_array()
         .map(|lines| lines.iter().filter_map(|l| l["points"].as_i64()).collect())
         .unwrap_or_default();
     assert_eq!(line_points, [36, 22, 6]);
-    assert_eq!(ledger["points"]["available"], PAID_POINTS);
+    assert_eq!(balance(&ledger), (0, PAID_POINTS));
 }
 
 // Shopware writes the envelope `timestamp` when it *sends* a delivery, not when the event
@@ -145,7 +150,7 @@ async fn a_paid_event_after_a_placed_event_sent_late_by_the_queue_still_credits_
     let order = stored_order(&app).await.unwrap_or_else(|| panic!("order stored"));
     assert_eq!(order.payment, PaymentState::Paid, "the payment at 09:31:09 is newer than the checkout state");
     let ledger = ledger(&app).await;
-    assert_eq!(ledger["points"]["available"], PAID_POINTS, "{ledger:?}");
+    assert_eq!(balance(&ledger), (0, PAID_POINTS), "{ledger:?}");
 }
 
 #[tokio::test]
@@ -180,7 +185,7 @@ async fn the_same_event_id_twice_is_a_duplicate() {
     assert_eq!(third.body["status"], "duplicate", "{:?}", third.body);
     let ledger = ledger(&app).await;
     assert_eq!(entry_count(&ledger), 1);
-    assert_eq!(ledger["points"]["available"], PAID_POINTS);
+    assert_eq!(balance(&ledger), (0, PAID_POINTS));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -193,7 +198,7 @@ async fn fifty_concurrent_identical_deliveries_credit_once() {
     assert_eq!(accepted, 1, "exactly one delivery is the first");
     let ledger = ledger(&app).await;
     assert_eq!(entry_count(&ledger), 1);
-    assert_eq!(ledger["points"]["available"], PAID_POINTS);
+    assert_eq!(balance(&ledger), (0, PAID_POINTS));
 }
 
 #[tokio::test]
@@ -275,6 +280,8 @@ async fn a_replayed_confirmation_is_refused() {
 async fn a_new_registration_keeps_the_confirmed_secret_until_it_is_confirmed() {
     let app = app().await;
     let first = app.shopware_register_and_confirm().await;
+    // A reinstall a minute later: a newer registration (the same timestamp would be a replay).
+    app.clock.set(app.clock_now() + Duration::minutes(1));
     let again = app.shopware_register().await;
     assert_eq!(again.status, 200, "{:?}", again.body);
     let second = again.body["secret"].as_str().unwrap_or_default().to_owned();
@@ -293,6 +300,33 @@ async fn a_new_registration_keeps_the_confirmed_secret_until_it_is_confirmed() {
     assert_refused(&with_old, 401, "bad_signature");
     let with_new = deliver(&app, TRANSACTION_PAID, &second).await;
     assert_eq!(with_new.body["status"], "accepted", "{:?}", with_new.body);
+}
+
+#[tokio::test]
+async fn the_same_signed_registration_url_twice_is_refused_and_the_pending_secret_stays() {
+    let app = app().await;
+    let query = shopware_registration_query(app.clock_now().timestamp());
+    let path = format!("/webhooks/shopware/registration?{query}");
+    let first = app.get(&path, &shopware_app_signature(&query)).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let secret = first.body["secret"].as_str().unwrap_or_default().to_owned();
+    let after_first = app.dump();
+
+    // Replayed a minute later, well inside the 5-minute window: refused, no new secret.
+    app.clock.set(app.clock_now() + Duration::minutes(1));
+    let replay = app.get(&path, &shopware_app_signature(&query)).await;
+    assert_refused(&replay, 401, "stale_timestamp");
+    assert!(replay.body.get("secret").is_none() && replay.body.get("proof").is_none(), "{:?}", replay.body);
+    assert_eq!(app.dump(), after_first, "a refused registration writes nothing");
+    let shop = ShopId::parse("shopware-shop").unwrap_or_else(|e| panic!("{e}"));
+    let stored = app.app.store.registration(&shop).await.unwrap_or_else(|e| panic!("{e}"));
+    let pending = stored.and_then(|r| r.pending_secret).map(|s| s.expose().to_owned());
+    assert_eq!(pending.as_deref(), Some(secret.as_str()), "the pending secret is the first one's");
+
+    // The shop that really registered confirms with the secret it was given.
+    let body = shopware_confirmation_body(app.clock_now().timestamp());
+    let confirmed = app.post(CONFIRM_PATH, &shopware_headers(&body, &secret), body).await;
+    assert_eq!(confirmed.body["status"], "confirmed", "{:?}", confirmed.body);
 }
 
 #[tokio::test]

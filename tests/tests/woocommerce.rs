@@ -1,5 +1,6 @@
 //! WooCommerce through the local runner's HTTP port: the activation ping, signed orders in,
-//! customers, orders and points out, exactly once.
+//! customers, orders and points out, exactly once. A paid order's points are pending (held for the
+//! return window), so "credited once" is one earn entry and a pending balance of its points.
 
 use chrono::{TimeZone, Utc};
 use stammkunde_domain::ids::{OrderId, ShopId};
@@ -14,8 +15,11 @@ const ORDER_DELETED: &[u8] = include_bytes!("../../fixtures/webhooks/woocommerce
 const CUSTOMER: &str = "42";
 /// 38 + 26 + 9: each line's `total` (after coupon, without tax), floored to whole euros.
 const ORDER_PROCESSING_POINTS: i64 = 73;
-/// 33 + 10: the refund is the ledger's business later; the paid order earns its lines.
+/// 33 + 10: each line's `total` (no coupon, without tax), floored to whole euros.
 const ORDER_PARTIALLY_REFUNDED_POINTS: i64 = 43;
+/// What refund 1190 (12.90 of the 52.91 total) takes back: ⌊33 × 1290 / 5291⌋ = 8 and
+/// ⌊10 × 1290 / 5291⌋ = 2 (see `ledger_lifecycle.rs` for the whole computation).
+const REFUND_1190_POINTS: i64 = 10;
 
 async fn app() -> TestApp {
     spawn_app(Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).single().unwrap_or_default()).await
@@ -28,6 +32,7 @@ async fn deliver(app: &TestApp, topic: &str, body: &[u8], delivery_id: &str) -> 
 async fn ledger(app: &TestApp, customer: &str) -> serde_json::Value {
     let answer = app.get(&format!("/api/shops/woo-shop/customers/{customer}/ledger"), &bearer(WOO_API_KEY)).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_ledger_consistent(&answer.body);
     answer.body
 }
 
@@ -75,15 +80,19 @@ async fn a_signed_processing_order_credits_customer_42_with_73_points() {
     assert_eq!(customer.body["customer_id"], CUSTOMER);
     assert_eq!(customer.body["email"], "tobias.wagner@example.de");
     assert_eq!(customer.body["first_name"], "Tobias");
-    assert_eq!(customer.body["points"]["available"], ORDER_PROCESSING_POINTS);
-    assert_eq!(customer.body["points"]["pending"], 0);
+    assert_eq!(balance(&customer.body), (0, ORDER_PROCESSING_POINTS));
 
     let ledger = ledger(&app, CUSTOMER).await;
     let entries = entries(&ledger);
     assert_eq!(entries.len(), 1, "{ledger:?}");
     assert_eq!(entries[0]["key"], "earn:order:1187");
+    assert_eq!(entries[0]["kind"], "earn");
     assert_eq!(entries[0]["points"], ORDER_PROCESSING_POINTS);
-    let line_points: Vec<i64> = entries[0]["basis"]["lines"]
+    assert_eq!(
+        (entries[0]["available"].as_i64(), entries[0]["pending"].as_i64()),
+        (Some(0), Some(ORDER_PROCESSING_POINTS))
+    );
+    let line_points: Vec<i64> = entries[0]["detail"]["lines"]
         .as_array()
         .map(|lines| lines.iter().filter_map(|l| l["points"].as_i64()).collect())
         .unwrap_or_default();
@@ -106,7 +115,7 @@ async fn the_same_delivery_five_times_credits_once() {
     assert_eq!(statuses, ["accepted", "duplicate", "duplicate", "duplicate", "duplicate"]);
     let ledger = ledger(&app, CUSTOMER).await;
     assert_eq!(entries(&ledger).len(), 1);
-    assert_eq!(ledger["points"]["available"], ORDER_PROCESSING_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PROCESSING_POINTS));
 }
 
 #[tokio::test]
@@ -123,7 +132,7 @@ async fn the_same_state_under_new_delivery_ids_credits_once() {
     assert_eq!(statuses, ["accepted", "accepted", "duplicate"]);
     let ledger = ledger(&app, CUSTOMER).await;
     assert_eq!(entries(&ledger).len(), 1);
-    assert_eq!(ledger["points"]["available"], ORDER_PROCESSING_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PROCESSING_POINTS));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -137,7 +146,7 @@ async fn fifty_concurrent_identical_deliveries_credit_once() {
     assert_eq!((accepted, duplicates), (1, 49), "exactly one delivery is the first");
     let ledger = ledger(&app, CUSTOMER).await;
     assert_eq!(entries(&ledger).len(), 1);
-    assert_eq!(ledger["points"]["available"], ORDER_PROCESSING_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PROCESSING_POINTS));
 }
 
 #[tokio::test]
@@ -225,11 +234,13 @@ async fn a_partially_refunded_paid_order_earns_its_points_once() {
     assert_eq!(order.payment, PaymentState::PartiallyRefunded);
     assert!(order.payment.is_paid());
     let ledger = ledger(&app, CUSTOMER).await;
+    // One credit; the completed order's fulfilment starts its window; its one refund is reversed
+    // once, although both bodies list it.
+    assert_eq!(keys(&ledger), ["earn:order:1175", "window:order:1175", "reversal:refund:1175:1190"]);
     let entries = entries(&ledger);
-    assert_eq!(entries.len(), 1, "{ledger:?}");
-    assert_eq!(entries[0]["key"], "earn:order:1175");
     assert_eq!(entries[0]["points"], ORDER_PARTIALLY_REFUNDED_POINTS);
-    assert_eq!(ledger["points"]["available"], ORDER_PARTIALLY_REFUNDED_POINTS);
+    assert_eq!(entries[2]["points"], -REFUND_1190_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PARTIALLY_REFUNDED_POINTS - REFUND_1190_POINTS));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -250,7 +261,7 @@ async fn fifty_concurrent_sends_of_one_order_under_different_delivery_ids_credit
     assert!(answers.iter().all(|a| a.status == 200 && a.body["status"] == "accepted"), "{answers:?}");
     let ledger = ledger(&app, CUSTOMER).await;
     assert_eq!(entries(&ledger).len(), 1, "{ledger:?}");
-    assert_eq!(ledger["points"]["available"], ORDER_PROCESSING_POINTS);
+    assert_eq!(balance(&ledger), (0, ORDER_PROCESSING_POINTS));
     let order = stored_order(&app, "1187").await.unwrap_or_else(|| panic!("order 1187 stored"));
     let newest = Utc.with_ymd_and_hms(2026, 11, 20, 10, 59, 0).single().unwrap_or_default();
     assert_eq!(order.version.updated_at, newest, "the newest state wins whatever the arrival order");

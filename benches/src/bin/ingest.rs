@@ -11,7 +11,8 @@
 //!    measures each latency from the *intended* send time, so a stall delays (and counts against)
 //!    everything scheduled behind it instead of silently sending less (no coordinated omission).
 //!
-//! Then it checks the work: every answer 200, one ledger entry of 251 points per distinct order
+//! Then it checks the work: every answer 200, one `earn` ledger entry of 251 points per distinct
+//! order, held as pending (the shop's return window), and a due timer for every credited customer
 //! (SQLite file and merchant API), and exits non-zero if anything is off.
 
 use bytes::Bytes;
@@ -235,7 +236,8 @@ async fn wait_until_healthy(addr: SocketAddr, child: &mut ChildGuard) -> BenchRe
 }
 
 /// How long a durable 4 KB append takes on the disk under the data directory: every SQLite group
-/// commit pays one of these, and each new delivery waits for two commits in a row.
+/// commit pays one of these, and each new delivery waits for three commits in a row (its ingest,
+/// its ledger append, its timer).
 fn fsync_probe(dir: &Path) -> BenchResult<Summary> {
     use std::io::Write;
     let file = tempfile::NamedTempFile::new_in(dir)?;
@@ -588,30 +590,60 @@ fn verify_database(path: &Path, orders: u64) -> BenchResult<String> {
         rusqlite::Connection::open_with_flags(path, flags).map_err(|e| format!("opening {}: {e}", path.display()))?;
     let count = |sql: &str| db.query_row(sql, [], |row| row.get::<_, i64>(0));
     let entries = count("SELECT count(*) FROM ledger_entries")?;
-    let points = count("SELECT coalesce(sum(points), 0) FROM ledger_entries")?;
+    // One earn entry per order, under the order's business key (`earn:order:{order}`).
+    let earn_entries = count(
+        "SELECT count(*) FROM ledger_entries WHERE body ->> '$.kind' = 'earn' AND entry_key = 'earn:order:' || (body ->> '$.order_id')",
+    )?;
+    let earned_orders =
+        count("SELECT count(DISTINCT body ->> '$.order_id') FROM ledger_entries WHERE body ->> '$.kind' = 'earn'")?;
+    let entries_pending = count("SELECT coalesce(sum(pending), 0) FROM ledger_entries")?;
+    let entries_available = count("SELECT coalesce(sum(available), 0) FROM ledger_entries")?;
     let stored_orders = count("SELECT count(*) FROM orders")?;
     let deliveries = count("SELECT count(*) FROM deliveries")?;
-    let balances = count("SELECT coalesce(sum(available), 0) FROM customers")?;
+    let balance_pending = count("SELECT coalesce(sum(pending), 0) FROM customers")?;
+    let balance_available = count("SELECT coalesce(sum(available), 0) FROM customers")?;
+    let ledger_lengths = count("SELECT coalesce(sum(ledger_len), 0) FROM customers")?;
+    // Every credited customer has a timer for the release of their held points, computed from
+    // their whole ledger.
+    let credited_customers = count("SELECT count(DISTINCT customer_id) FROM ledger_entries")?;
+    let timed_customers = count(
+        "SELECT count(*) FROM timers t JOIN customers c ON c.shop = t.shop AND c.customer_id = t.customer_id \
+         WHERE t.due_at IS NOT NULL AND t.ledger_len = c.ledger_len AND c.ledger_len > 0",
+    )?;
     let orders = i64::try_from(orders)?;
     let expected_points = POINTS_PER_ORDER * orders;
     let n = |v: i64| thousands(v.unsigned_abs());
     let summary = format!(
-        "SQLite: {} orders, {} ledger entries, {} delivery records for {} distinct orders; {} points in the entries \
-         and {} in the balances, expected {POINTS_PER_ORDER} × {} = {}",
+        "SQLite: {} orders, {} ledger entries ({} earn, for {} distinct orders), {} delivery records for {} distinct \
+         orders; {} points pending and {} available in the entries, {} pending and {} available in the balances, \
+         expected {POINTS_PER_ORDER} × {} = {} pending and 0 available; {} of {} credited customers with a due timer \
+         at their ledger's length",
         n(stored_orders),
         n(entries),
+        n(earn_entries),
+        n(earned_orders),
         n(deliveries),
         n(orders),
-        n(points),
-        n(balances),
+        n(entries_pending),
+        n(entries_available),
+        n(balance_pending),
+        n(balance_available),
         n(orders),
-        n(expected_points)
+        n(expected_points),
+        n(timed_customers),
+        n(credited_customers)
     );
     if entries != orders
+        || earn_entries != orders
+        || earned_orders != orders
         || stored_orders != orders
         || deliveries != orders
-        || points != expected_points
-        || balances != expected_points
+        || entries_pending != expected_points
+        || entries_available != 0
+        || balance_pending != expected_points
+        || balance_available != 0
+        || ledger_lengths != entries
+        || timed_customers != credited_customers
     {
         return Err(summary.into());
     }
@@ -628,16 +660,34 @@ async fn verify_api(addr: SocketAddr, load: &Load, orders: u64) -> BenchResult<S
     let mut connection = Connection::open(addr).await?;
     let answer = connection.send(Method::GET, &path, &[("authorization", bearer.as_str())], Bytes::new()).await?;
     let body: serde_json::Value = serde_json::from_slice(&answer.body)?;
-    let available = body.pointer("/points/available").and_then(serde_json::Value::as_i64).unwrap_or(-1);
-    let entries = body.get("entries").and_then(serde_json::Value::as_array).map_or(0, Vec::len) as i64;
+    let points =
+        |name: &str| body.pointer(&format!("/points/{name}")).and_then(serde_json::Value::as_i64).unwrap_or(-1);
+    let (pending, available) = (points("pending"), points("available"));
+    let listed = body.get("entries").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+    let entries = listed.len() as i64;
+    // Each entry an earn of the order's points, pending, at positions 1, 2, … in ledger order.
+    let earns = listed
+        .iter()
+        .zip(1_i64..)
+        .filter(|(entry, position)| {
+            let field = |name: &str| entry.get(name).and_then(serde_json::Value::as_i64);
+            entry.get("kind").and_then(serde_json::Value::as_str) == Some("earn")
+                && field("position") == Some(*position)
+                && field("pending") == Some(POINTS_PER_ORDER)
+                && field("available") == Some(0)
+        })
+        .count() as i64;
     let summary = format!(
-        "API: GET {path} → {}, {entries} entries, {available} points available (expected {expected_entries} entries, {} points)",
+        "API: GET {path} → {}, {entries} entries ({earns} pending earn entries of {POINTS_PER_ORDER} in position order), \
+         {pending} points pending and {available} available (expected {expected_entries} entries, {} points pending)",
         answer.status,
         POINTS_PER_ORDER * expected_entries
     );
     if answer.status != StatusCode::OK
         || entries != expected_entries
-        || available != POINTS_PER_ORDER * expected_entries
+        || earns != expected_entries
+        || pending != POINTS_PER_ORDER * expected_entries
+        || available != 0
     {
         return Err(summary.into());
     }

@@ -26,13 +26,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use stammkunde_aws::dynamo::schema::{delivery_key, order_key, Key};
 use stammkunde_bench::args::Flags;
 use stammkunde_bench::child::ChildGuard;
+use stammkunde_bench::moto::{sdk_config, REGION};
 use stammkunde_bench::orders::ORDERS_PAID;
 use stammkunde_bench::shop::{config_toml, shopify_signature, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{mib, ms, Latencies};
@@ -40,7 +40,7 @@ use stammkunde_bench::table::Table;
 use stammkunde_bench::{print_error, procfs, workspace_root, BenchResult};
 use stammkunde_domain::ids::{DeliveryId, OrderId, ShopId};
 
-const FUNCTIONS: [&str; 3] = ["webhooks", "points", "api"];
+const FUNCTIONS: [&str; 4] = ["webhooks", "points", "api", "ledger-sweep"];
 const FLAGS: [&str; 3] = ["--lambda-dir", "--runs", "--moto"];
 const USAGE: &str = "usage: lambda_artifacts [--lambda-dir target/lambda] [--runs 10] [--moto http://127.0.0.1:5055]";
 
@@ -48,7 +48,6 @@ const TARGET_ZIP_BYTES: u64 = 6 * 1024 * 1024;
 const TARGET_COLD_START: Duration = Duration::from_millis(20);
 
 const RUNS_MAX: usize = 50;
-const REGION: &str = "eu-central-1";
 const MEMORY_MB: &str = "256";
 /// Lambda allocates CPU in proportion to memory, one vCPU at 1,769 MB.
 const LAMBDA_VCPU_AT_MEMORY: f64 = 256.0 / 1769.0;
@@ -251,15 +250,6 @@ impl Moto {
             .await?;
         Ok(out.item.is_some())
     }
-}
-
-async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "stammkunde-bench"))
-        .load()
-        .await
 }
 
 /// A fresh SDK configuration and client, then GetSecretValue: the part of every cold start that
@@ -592,7 +582,7 @@ fn print_invocation(invocation: &Invocation) {
         invocation.body_bytes
     );
     println!(
-        "  cold start {}, then handled in {} (BatchGetItem, PutItem/UpdateItem ×4, PutEvents on moto)",
+        "  cold start {}, then handled in {} (BatchGetItem, GetItem, PutItem ×2, UpdateItem, PutEvents on moto)",
         ms(invocation.cold_start),
         ms(invocation.handled)
     );

@@ -1,14 +1,18 @@
 //! The API's JSON: a stable wire format, separate from the domain's internal types so they can
 //! change without breaking merchants' integrations.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::ledger::{Balance, LedgerEntry};
+use stammkunde_domain::ledger::schedule::lot_expiry;
+use stammkunde_domain::ledger::{tiers, Balance, EntryDetail, LedgerEntry, LedgerState};
 
-pub(crate) fn customer(c: &Customer) -> Value {
+pub(crate) fn customer(shop: &ShopConfig, c: &Customer, state: &LedgerState, now: DateTime<Utc>) -> Value {
     let p = &c.profile;
+    let tier = tiers::current_level(state, &shop.tiers, shop.currency, now, shop.time_zone);
     json!({
         "shop": p.shop,
         "customer_id": p.customer_id,
@@ -20,7 +24,9 @@ pub(crate) fn customer(c: &Customer) -> Value {
         "birthday": p.birthday.map(|b| json!({ "month": b.month, "day": b.day, "year": b.year })),
         "last_order_at": c.last_order_at,
         "deleted_at": c.deleted_at,
-        "points": points(c.balance),
+        "points": points(state.balance()),
+        "tier": tier.map(|t| json!({ "id": t.id, "name": t.name })),
+        "next_expiry": next_expiry(shop, state),
         "consent": {
             // What the shop platform reports. Provable (double opt-in) consent is recorded by the
             // preference centre; until then `provable` is false.
@@ -35,38 +41,53 @@ pub(crate) fn customer(c: &Customer) -> Value {
     })
 }
 
-pub(crate) fn ledger(shop: &ShopId, customer: &CustomerId, balance: Balance, entries: &[LedgerEntry]) -> Value {
+/// The earliest date points expire on, and how many expire then.
+fn next_expiry(shop: &ShopConfig, state: &LedgerState) -> Value {
+    let dated: Vec<(DateTime<Utc>, i64)> = state
+        .lots
+        .open()
+        .iter()
+        .filter_map(|lot| Some((lot_expiry(lot, state, &shop.expiry)?, lot.remaining)))
+        .collect();
+    let Some(first) = dated.iter().map(|(at, _)| *at).min() else { return Value::Null };
+    let points: i64 = dated.iter().filter(|(at, _)| at.date_naive() == first.date_naive()).map(|(_, p)| p).sum();
+    json!({ "points": points, "at": first })
+}
+
+pub(crate) fn ledger(shop: &ShopId, customer: &CustomerId, state: &LedgerState, entries: &[LedgerEntry]) -> Value {
     json!({
         "shop": shop,
         "customer_id": customer,
-        "points": points(balance),
+        "points": points(state.balance()),
+        "shortfall": state.shortfall,
         "entries": entries.iter().map(entry).collect::<Vec<_>>(),
     })
 }
 
-fn points(b: Balance) -> Value {
+pub(crate) fn points(b: Balance) -> Value {
     json!({ "available": b.available, "pending": b.pending })
 }
 
-fn entry(e: &LedgerEntry) -> Value {
+pub(crate) fn entry(e: &LedgerEntry) -> Value {
     json!({
+        "position": e.position,
         "key": e.key,
         "kind": e.kind,
-        "bucket": e.bucket,
-        "points": e.points,
+        "points": e.points(),
+        "available": e.available,
+        "pending": e.pending,
         "reason": e.reason,
+        "customer_text": e.customer_text,
         "order_id": e.order_id,
         "created_at": e.created_at,
-        "basis": e.basis.as_ref().map(|b| json!({
-            "currency": b.currency,
-            "points_per_unit": b.points_per_unit.to_string(),
-            "tax_included": b.tax_included,
-            "lines": b.lines.iter().map(|l| json!({
-                "line_id": l.line_id,
-                "quantity": l.quantity,
-                "amount_minor": l.amount_minor,
-                "points": l.points,
-            })).collect::<Vec<_>>(),
-        })),
+        "detail": detail(&e.detail),
     })
+}
+
+/// The detail as the domain serialises it, with the earn rate as text (a decimal, never a float).
+fn detail(d: &EntryDetail) -> Value {
+    match d {
+        EntryDetail::None => Value::Null,
+        other => serde_json::to_value(other).unwrap_or(Value::Null),
+    }
 }

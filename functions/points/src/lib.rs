@@ -1,45 +1,47 @@
-//! The points function: turns `OrderRecorded` events into ledger credits.
+//! The points function: reconciles each customer's ledger with what the platforms report about
+//! their orders. Fed by the bus: `OrderRecorded` (an order's stored state) and `RefundRecorded`
+//! (a refund, possibly before its order).
 //!
-//! Exactly once whatever arrives: the credit's business key is the order (`earn:order:{id}`) and
-//! the store appends under it conditionally, so duplicates, retries and re-published states all land
-//! on the same entry. Every event carries the order's stored state; the first state that shows the
-//! order paid is credited, and that credit stands (an order edited after payment does not change
-//! it: adjustments belong to the ledger's reversals).
+//! Exactly once whatever arrives: every entry has the business key of its fact, and the ledger
+//! service decides on a freshly read ledger and appends conditionally on it, so duplicates,
+//! retries, re-published states and races all end in the same entries. A refund whose order is
+//! not known yet is stored by the webhook; the order's reconciliation reverses it when it comes.
 
 use std::sync::Arc;
 use thiserror::Error;
 
-use stammkunde_domain::clock::Clock;
-use stammkunde_domain::config::ShopDirectory;
+use stammkunde_domain::config::{ShopConfig, ShopDirectory};
+use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::ShopId;
-use stammkunde_domain::ledger::{AppendOutcome, Bucket, BusinessKey, EntryKind, LedgerEntry};
+use stammkunde_domain::ledger::EntryKind;
 use stammkunde_domain::order::Order;
-use stammkunde_domain::ports::LedgerStore;
+use stammkunde_domain::ports::{CodeStore, CustomerStore};
+use stammkunde_services::{LedgerError, LedgerService};
 
 pub struct PointsService {
     pub shops: Arc<ShopDirectory>,
-    pub ledger: Arc<dyn LedgerStore>,
-    pub clock: Arc<dyn Clock>,
+    pub ledger: Arc<LedgerService>,
+    pub customers: Arc<dyn CustomerStore>,
+    pub codes: Arc<dyn CodeStore>,
 }
 
 /// What handling one event did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum CreditOutcome {
-    Credited {
-        points: i64,
-    },
-    /// The order's credit was already on the ledger.
-    AlreadyCredited,
-    /// Nothing to credit, and why.
+pub enum PointsOutcome {
+    /// Entries appended to the order's customer's ledger, by kind.
+    Reconciled { appended: Vec<EntryKind> },
+    /// Nothing to do, and why.
     Skipped(&'static str),
 }
 
 #[derive(Debug, Error)]
 pub enum PointsError {
-    #[error("ledger write failed")]
+    #[error("reading the order failed")]
     Store(#[from] StoreError),
+    #[error("ledger write failed")]
+    Ledger(#[from] LedgerError),
     /// The event names a shop this instance's configuration does not know: a shop just added to
     /// the configuration and not yet seen by a warm instance. Retried, so the credit is not lost.
     #[error("shop {0} is not in this instance's configuration")]
@@ -51,74 +53,64 @@ impl PointsError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PointsError::Store(e) => e.is_retryable(),
+            PointsError::Ledger(e) => e.is_retryable(),
             PointsError::UnknownShop(_) => true,
         }
     }
 }
 
 impl PointsService {
-    pub async fn handle_event(&self, event: &DomainEvent) -> Result<CreditOutcome, PointsError> {
+    pub async fn handle_event(&self, event: &DomainEvent) -> Result<PointsOutcome, PointsError> {
         match event {
-            DomainEvent::OrderRecorded { order } => self.credit_order(order).await,
-            _ => Ok(CreditOutcome::Skipped("not an order event")),
-        }
-    }
-
-    async fn credit_order(&self, order: &Order) -> Result<CreditOutcome, PointsError> {
-        if self.shops.by_id(&order.shop).is_none() {
-            return Err(PointsError::UnknownShop(order.shop.clone()));
-        }
-        let Some(entry) = self.earn_entry(order) else {
-            return Ok(CreditOutcome::Skipped(self.skip_reason(order)));
-        };
-        let points = entry.points;
-        match self.ledger.append_entry(&entry).await? {
-            AppendOutcome::Appended => {
-                tracing::info!(shop = %order.shop, order = %order.order_id, points, "order credited");
-                Ok(CreditOutcome::Credited { points })
-            }
-            AppendOutcome::AlreadyExists(existing) => {
-                if existing.points != points {
-                    // The order changed after it was credited (an edit, or a rule change between
-                    // retries). The first credit stands; adjustments are the ledger's job.
-                    tracing::info!(shop = %order.shop, order = %order.order_id, credited = existing.points, now = points, "order already credited with other points");
+            DomainEvent::OrderRecorded { order } => self.reconcile(order).await,
+            DomainEvent::RefundRecorded { refund } => {
+                match self.customers.order(&refund.shop, &refund.order_id).await? {
+                    Some(order) => self.reconcile(&order).await,
+                    None => Ok(PointsOutcome::Skipped("refund held until its order arrives")),
                 }
-                Ok(CreditOutcome::AlreadyCredited)
             }
+            _ => Ok(PointsOutcome::Skipped("not an order event")),
         }
     }
 
-    /// The credit a paid order earns under its shop's rule, or `None` if it earns nothing.
-    fn earn_entry(&self, order: &Order) -> Option<LedgerEntry> {
-        let shop = self.shops.by_id(&order.shop)?;
-        let customer_id = order.customer_id.clone()?;
-        if !order.payment.is_paid() {
-            return None;
+    fn shop(&self, id: &ShopId) -> Result<&ShopConfig, PointsError> {
+        self.shops.by_id(id).ok_or_else(|| PointsError::UnknownShop(id.clone()))
+    }
+
+    async fn reconcile(&self, order: &Order) -> Result<PointsOutcome, PointsError> {
+        let shop = self.shop(&order.shop)?;
+        let Some(customer) = &order.customer_id else {
+            return Ok(PointsOutcome::Skipped("guest order"));
+        };
+        let refunds = self.customers.refunds(&order.shop, &order.order_id).await?;
+        let outcome =
+            self.ledger.run(shop, customer, |decision| Ok(decision.reconcile_order(order, &refunds)?)).await?;
+        let appended: Vec<EntryKind> = outcome.appended.iter().map(|e| e.kind).collect();
+        if !appended.is_empty() {
+            tracing::info!(shop = %order.shop, order = %order.order_id, %customer, entries = ?appended, "order reconciled");
         }
-        let basis = shop.earn.earn(order)?;
-        let points = basis.lines.iter().map(|l| l.points).sum();
-        let number = order.order_number.as_deref().unwrap_or(order.order_id.as_str());
-        Some(LedgerEntry {
-            shop: order.shop.clone(),
-            customer_id,
-            key: BusinessKey::earn_for_order(&order.order_id),
-            kind: EntryKind::Earn,
-            bucket: Bucket::Available,
-            points,
-            reason: format!("order {number} paid"),
-            order_id: Some(order.order_id.clone()),
-            basis: Some(basis),
-            created_at: self.clock.now(),
+        self.mark_codes_used(shop, order).await?;
+        Ok(if appended.is_empty() {
+            PointsOutcome::Skipped("ledger already up to date")
+        } else {
+            PointsOutcome::Reconciled { appended }
         })
     }
 
-    fn skip_reason(&self, order: &Order) -> &'static str {
-        if order.customer_id.is_none() {
-            "guest order"
-        } else if !order.payment.is_paid() {
-            "order not paid"
-        } else {
-            "order earns no points"
+    /// Codes we issued that the order used: marked on their holder's ledger (usually the order's
+    /// customer, but a code can be passed on).
+    async fn mark_codes_used(&self, shop: &ShopConfig, order: &Order) -> Result<(), PointsError> {
+        if !order.payment.is_paid() {
+            return Ok(());
         }
+        for raw in &order.discount_codes {
+            let Ok(code) = CouponCode::parse(raw) else { continue };
+            let Some(holder) = self.codes.code(&shop.id, &code).await?.and_then(|c| c.issue).map(|i| i.customer_id)
+            else {
+                continue;
+            };
+            self.ledger.run(shop, &holder, |decision| Ok(decision.code_used(&code, order)?)).await?;
+        }
+        Ok(())
     }
 }

@@ -98,6 +98,9 @@ fn events_for(changes: &[Change], stored: &[Order]) -> Vec<DomainEvent> {
             }
             Change::RecordPrivacyRequest(request) => vec![DomainEvent::PrivacyRequested { request: request.clone() }],
             Change::RecordUninstall { shop, at } => vec![DomainEvent::AppUninstalled { shop: shop.clone(), at: *at }],
+            // From the payload (the apply reports no stored refunds): a repeat names the same refund
+            // id, which the ledger keys its reversals by, so announcing it again takes nothing twice.
+            Change::RecordRefund(refund) => vec![DomainEvent::RefundRecorded { refund: refund.clone() }],
         })
         .collect()
 }

@@ -24,6 +24,15 @@ const REGISTRATION_AGE_MAX: chrono::Duration = chrono::Duration::minutes(5);
 /// Longest shop URL we keep.
 const SHOP_URL_BYTES_MAX: usize = 2048;
 
+/// What a verified registration request asks for.
+#[derive(Clone, Copy)]
+struct Registration<'a> {
+    shop_id: &'a str,
+    shop_url: &'a str,
+    /// The request's signed `timestamp`.
+    requested_at: DateTime<Utc>,
+}
+
 /// The confirmation body Shopware posts after a successful registration.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,32 +75,46 @@ impl WebhookService {
         ) {
             return e.into();
         }
-        match unix_seconds(&timestamp) {
+        let requested_at = match unix_seconds(&timestamp) {
             // Shopware registers synchronously, so a signed registration URL is only minutes old;
-            // a short window keeps one found in a log from being replayed for a new secret.
+            // a short window keeps one found in a log from being replayed later, and the store
+            // refuses a replay inside the window (see `issue_shop_secret`).
             Some(at) if at < now - REGISTRATION_AGE_MAX || at > now + REGISTRATION_AGE_MAX => {
                 return Reply::unauthorized("stale_timestamp", "registration timestamp is more than 5 minutes off");
             }
-            Some(_) => {}
+            Some(at) => at,
             None => return Reply::bad_request("timestamp is not unix seconds"),
-        }
+        };
         if shop_url.len() > SHOP_URL_BYTES_MAX {
             return Reply::bad_request("shop-url is too long");
         }
-        self.issue_shop_secret(request, shop, &shop_id, &shop_url, now).await
+        let registration = Registration { shop_id: &shop_id, shop_url: &shop_url, requested_at };
+        self.issue_shop_secret(request, shop, &registration, now).await
     }
 
+    /// Issues a fresh secret, stored as pending only if the request is newer than the last one
+    /// accepted for the shop: a replay of a signed registration URL would otherwise get a secret
+    /// of its own, sign the confirmation with it (storing its own Admin API credentials) and then
+    /// sign webhooks.
     async fn issue_shop_secret(
         &self,
         request: &Request<Bytes>,
         shop: &ShopConfig,
-        shop_id: &str,
-        shop_url: &str,
+        registration: &Registration<'_>,
         now: DateTime<Utc>,
     ) -> Reply {
+        let Registration { shop_id, shop_url, requested_at } = *registration;
         let secret = shop_secret_from(rand::random());
-        if let Err(e) = self.store.begin_registration(&shop.id, shop_url, &secret, now).await {
-            return e.into();
+        match self.store.begin_registration(&shop.id, shop_url, &secret, requested_at, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(shop = %shop.id, "shopware registration refused: not newer than the last accepted");
+                return Reply::unauthorized(
+                    "stale_timestamp",
+                    "a registration with this timestamp or a later one was already accepted; a replayed registration gets no new secret",
+                );
+            }
+            Err(e) => return e.into(),
         }
         let app_name = shop.app_name.as_deref().unwrap_or(DEFAULT_APP_NAME);
         tracing::info!(shop = %shop.id, "shopware registration started");

@@ -1,17 +1,19 @@
 //! `POST /webhooks/shopware`: Shopware app webhooks. The shop is named inside the body
 //! (`source.shopId`), so the envelope is read before the signature can be checked; the signature is
-//! lowercase hex HMAC with the per-shop secret issued at registration. Customer entity events are
-//! completed from the shop's Admin API with the credentials the registration gave us.
+//! lowercase hex HMAC with the per-shop secret issued at registration. Customer entity events, and
+//! the refunds behind a transaction's refund events, are read from the shop's Admin API with the
+//! credentials the registration gave us.
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use http::{Request, StatusCode};
 
 use stammkunde_domain::config::ShopConfig;
-use stammkunde_domain::error::cause_chain;
+use stammkunde_domain::error::{cause_chain, InputError, ShopApiError};
 use stammkunde_domain::ids::{CustomerId, DeliveryId};
+use stammkunde_domain::ingest::Change;
 use stammkunde_domain::order::Platform;
-use stammkunde_domain::platforms::shopware::{self, Parsed};
+use stammkunde_domain::platforms::shopware::{self, Parsed, RefundLookup};
 use stammkunde_domain::platforms::ParseOutcome;
 use stammkunde_domain::registration::ShopwareRegistration;
 use stammkunde_domain::secret::Secret;
@@ -65,6 +67,9 @@ impl WebhookService {
             Ok(Parsed::FetchCustomers(customers)) => {
                 self.fetched_customers(shop, &registration, &envelope.event, ids, &customers).await
             }
+            Ok(Parsed::FetchRefunds { changes, lookup }) => {
+                self.with_fetched_refunds(shop, &registration, &envelope.event, ids, changes, &lookup).await
+            }
             Ok(Parsed::Ready(parsed)) => self.ingest(&shop.id, &envelope.event, ids, parsed).await,
             Err(e) => e.into(),
         }
@@ -105,22 +110,82 @@ impl WebhookService {
         let mut changes = Vec::with_capacity(customers.len());
         for chunk in customers.chunks(shopware::CUSTOMER_SEARCH_LIMIT) {
             let criteria = shopware::customer_search(chunk);
-            let answer = match self.shopware_admin.search(registration, "customer", &criteria).await {
+            let answer = match self.admin_search(shop, registration, event, "customer", &criteria).await {
                 Ok(answer) => answer,
-                Err(e) => {
-                    tracing::warn!(shop = %shop.id, event, error = %cause_chain(&e), "shopware admin api failed");
-                    return Reply::error(StatusCode::BAD_GATEWAY, "shop_api_failed", e.to_string());
-                }
+                Err(reply) => return reply,
             };
             match shopware::fetched_customers(&answer, shop, chunk) {
                 Ok(fetched) => changes.extend(fetched),
-                Err(e) => {
-                    tracing::warn!(shop = %shop.id, event, error = %e, "shopware admin api answer unreadable");
-                    let reason = format!("the shop's Admin API answered with a customer we cannot read: {e}");
-                    return Reply::error(StatusCode::BAD_GATEWAY, "shop_api_failed", reason);
-                }
+                Err(e) => return unreadable_answer(shop, event, "a customer", &e),
             }
         }
         self.ingest(&shop.id, event, ids, ParseOutcome::Changes(changes)).await
     }
+
+    /// A transaction's `refunded` or `refunded_partially` event: the order change, plus one
+    /// `RecordRefund` per completed refund that Shopware's refund handling recorded for the order
+    /// (none for a status set by hand, and then the order change stands alone).
+    ///
+    /// A repeated delivery is answered before any request to the shop; it still goes through
+    /// `ingest` with the order change, which writes nothing and republishes the stored order, so
+    /// its reconciliation (with the refunds stored the first time) runs again. A failed request
+    /// writes nothing and answers 502, so Shopware retries.
+    async fn with_fetched_refunds(
+        &self,
+        shop: &ShopConfig,
+        registration: &ShopwareRegistration,
+        event: &str,
+        ids: Vec<DeliveryId>,
+        mut changes: Vec<Change>,
+        lookup: &RefundLookup,
+    ) -> Reply {
+        match self.store.delivery_seen(&shop.id, &ids).await {
+            Ok(true) => return self.ingest(&shop.id, event, ids, ParseOutcome::Changes(changes)).await,
+            Ok(false) => {}
+            Err(e) => return e.into(),
+        }
+        let criteria = shopware::refund_search(&lookup.order_id);
+        let answer = match self.shopware_admin.search(registration, shopware::REFUND_ENTITY, &criteria).await {
+            Ok(answer) => answer,
+            // An app installed with an older manifest (no refund read permission) or a Shopware
+            // before 6.4.12 (no refund entity) answers 403 or 404 to every refund search: failing
+            // would only get the webhook deactivated. The order change is stored as it is, and a
+            // partial refund reverses nothing until the order is refunded in full.
+            Err(ShopApiError::Status { status: 403 | 404, .. }) => {
+                tracing::warn!(shop = %shop.id, event, "the shop does not let us read its refunds: update the app's permissions");
+                return self.ingest(&shop.id, event, ids, ParseOutcome::Changes(changes)).await;
+            }
+            Err(e) => {
+                tracing::warn!(shop = %shop.id, event, error = %cause_chain(&e), "shopware admin api failed");
+                return Reply::error(StatusCode::BAD_GATEWAY, "shop_api_failed", e.to_string());
+            }
+        };
+        match shopware::fetched_refunds(&answer, lookup) {
+            Ok(refunds) => changes.extend(refunds),
+            Err(e) => return unreadable_answer(shop, event, "a refund", &e),
+        }
+        self.ingest(&shop.id, event, ids, ParseOutcome::Changes(changes)).await
+    }
+
+    /// One Admin API search; a failure is the 502 the delivery is answered with.
+    async fn admin_search(
+        &self,
+        shop: &ShopConfig,
+        registration: &ShopwareRegistration,
+        event: &str,
+        entity: &str,
+        criteria: &serde_json::Value,
+    ) -> Result<Vec<u8>, Reply> {
+        self.shopware_admin.search(registration, entity, criteria).await.map_err(|e| {
+            tracing::warn!(shop = %shop.id, event, entity, error = %cause_chain(&e), "shopware admin api failed");
+            Reply::error(StatusCode::BAD_GATEWAY, "shop_api_failed", e.to_string())
+        })
+    }
+}
+
+/// The 502 for an Admin API answer we cannot read (`what`: "a customer", "a refund").
+fn unreadable_answer(shop: &ShopConfig, event: &str, what: &str, error: &InputError) -> Reply {
+    tracing::warn!(shop = %shop.id, event, error = %error, "shopware admin api answer unreadable");
+    let reason = format!("the shop's Admin API answered with {what} we cannot read: {error}");
+    Reply::error(StatusCode::BAD_GATEWAY, "shop_api_failed", reason)
 }

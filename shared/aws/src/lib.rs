@@ -11,5 +11,5 @@ mod sdk_error;
 
 pub use config::{load_app_config, ConfigLoadError};
 pub use dynamo::{wru_for_item, DynamoStore};
-pub use environment::{EnvironmentError, LambdaEnvironment};
+pub use environment::{EnvironmentError, LambdaEnvironment, ResourceNames};
 pub use eventbridge::EventBridgeBus;

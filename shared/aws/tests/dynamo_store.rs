@@ -1,7 +1,7 @@
 //! DynamoDB-specific behaviour the shared conformance suite cannot see: the table definition,
 //! raw item shapes (sparse indexes, TTL), error mapping, cursors, the write cost of a credited
-//! order measured on the items as stored, and the one write per customer per delivery, counted on
-//! the requests the store sends to moto.
+//! order measured on the items as stored, the one write per customer per delivery and the one
+//! PutItem per single-entry append, counted on the requests the store sends to moto.
 
 mod common;
 
@@ -12,16 +12,18 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use chrono::{Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use stammkunde_aws::dynamo::{items, wru_for_item, DynamoStore, Item};
+use stammkunde_domain::coupon::{Coupon, CouponCode, Issue};
 use stammkunde_domain::customer::{CustomerProfile, Email};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, LineId, OrderId, ShopId};
+use stammkunde_domain::ids::{IdempotencyKey, RewardId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::ledger::{
-    AppendOutcome, Balance, Bucket, BusinessKey, EarnBasis, EntryKind, LedgerEntry, LineCredit,
+    AppendOutcome, Balance, BusinessKey, EarnBasis, EntryDetail, EntryKind, LedgerEntry, LineCredit,
 };
 use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, OrderLine, OrderVersion, PaymentState, Platform};
-use stammkunde_domain::ports::{CustomerStore, IngestStore, LedgerStore, PageRequest};
+use stammkunde_domain::ports::{CodeStore, CustomerStore, IngestStore, LedgerStore, PageRequest, TimerStore};
 use std::sync::{Arc, Mutex};
 
 use common::{chain, fresh_dynamo_store, unique_name};
@@ -79,32 +81,56 @@ fn paid_order(shop: &ShopId) -> Order {
         discount_codes: vec!["WELCOME10".into()],
         placed_at: at(0),
         version: OrderVersion::of(at(1), PaymentState::Paid, false),
+        paid_at: Some(at(1)),
+        fulfilled_at: None,
+        total_minor: Some(3 * 5998 + 495),
     }
 }
 
-fn earn_entry(order: &Order) -> LedgerEntry {
+/// The credit the points function appends for `order` at `position`: 59 points a line, pending,
+/// with the whole basis a refund needs later (product ids, the order total, when it was paid).
+fn earn_entry(order: &Order, position: u32) -> LedgerEntry {
     let lines: Vec<LineCredit> = order
         .lines
         .iter()
         .map(|l| LineCredit {
             line_id: l.line_id.clone(),
+            product_id: l.product_id.clone(),
             quantity: l.quantity,
             amount_minor: l.amount_minor,
             points: 59,
         })
         .collect();
+    let points = lines.iter().map(|l| l.points).sum();
     LedgerEntry {
         shop: order.shop.clone(),
         customer_id: customer_id(),
+        position,
         key: BusinessKey::earn_for_order(&order.order_id),
         kind: EntryKind::Earn,
-        bucket: Bucket::Pending,
-        points: 59 * 3,
+        available: 0,
+        pending: points,
         reason: "order #1042 paid".into(),
+        customer_text: None,
         order_id: Some(order.order_id.clone()),
-        basis: Some(EarnBasis { currency: order.currency, points_per_unit: Decimal::ONE, tax_included: true, lines }),
+        detail: EntryDetail::Earn(EarnBasis {
+            currency: order.currency,
+            points_per_unit: Decimal::ONE,
+            tax_included: true,
+            multiplier: Decimal::ONE,
+            tier: None,
+            order_total_minor: order.total_minor,
+            paid_at: order.paid_at,
+            lines,
+        }),
         created_at: at(2),
     }
+}
+
+async fn append(store: &DynamoStore, entries: &[LedgerEntry]) -> AppendOutcome {
+    let first = entries.first().unwrap_or_else(|| panic!("an append needs an entry"));
+    let outcome = store.append_entries(&first.shop, &first.customer_id, entries).await;
+    outcome.unwrap_or_else(|e| panic!("{}", chain(&e)))
 }
 
 fn delivery(shop: &ShopId, ids: &[&str]) -> DeliveryRecord {
@@ -164,10 +190,19 @@ async fn the_table_has_the_documented_keys_indexes_and_ttl() {
         indexes,
         vec![
             ("by_birthday".into(), "g2".into(), "pk".into(), keys_only.clone()),
+            ("by_due".into(), "g4".into(), "due".into(), keys_only.clone()),
             ("by_email".into(), "g1".into(), "pk".into(), keys_only.clone()),
-            ("by_last_order".into(), "g3".into(), "pk".into(), keys_only),
+            ("by_last_order".into(), "g3".into(), "pk".into(), keys_only.clone()),
+            ("by_pool".into(), "g5".into(), "pk".into(), keys_only.clone()),
+            ("by_shop".into(), "g7".into(), "pk".into(), keys_only),
+            ("by_shop_code".into(), "g6".into(), "pk".into(), Some(ProjectionType::Include)),
         ]
     );
+    let codes = table.global_secondary_indexes().iter().find(|i| i.index_name() == Some("by_shop_code"));
+    let projected = codes.and_then(|i| i.projection()).map(|p| p.non_key_attributes().to_vec());
+    assert_eq!(projected, Some(vec!["rw".to_owned()]), "listing one reward filters on the index");
+    let due = table.attribute_definitions().iter().find(|a| a.attribute_name() == "due");
+    assert_eq!(due.map(|a| a.attribute_type().as_str()), Some("N"), "due times compare as numbers");
 
     let ttl = client.describe_time_to_live().table_name(store.table()).send().await.unwrap_or_else(|e| panic!("{e}"));
     let ttl = ttl.time_to_live_description.unwrap_or_else(|| panic!("no TTL description"));
@@ -201,6 +236,8 @@ async fn a_deleted_customer_keeps_no_index_attributes() {
         assert!(!after.contains_key(index), "a deleted customer must leave index {index}");
     }
     assert!(after.contains_key("e"), "the profile itself stays");
+    assert_eq!(after.get("g7"), before.get("g7"), "a deleted customer stays in the shop's listing");
+    assert_eq!(after.get("g7"), Some(&AttributeValue::S(format!("{shop}#A"))));
 }
 
 #[tokio::test]
@@ -278,16 +315,18 @@ async fn a_credited_order_costs_three_write_units_to_ingest_and_one_to_credit() 
     let changes = [Change::UpsertCustomer(snapshot(&shop)), Change::RecordOrder(order.clone())];
     let outcome = store.apply_delivery(&delivery(&shop, &["d-1"]), &changes).await;
     assert_eq!(outcome.unwrap_or_else(|e| panic!("{}", chain(&e))).applied, vec![true, true]);
-    let entry = earn_entry(&order);
-    let appended = store.append_entry(&entry).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
-    assert_eq!(appended, AppendOutcome::Appended);
+    let entry = earn_entry(&order, 1);
+    assert_eq!(append(&store, std::slice::from_ref(&entry)).await, AppendOutcome::Appended);
 
     let customer_pk = format!("{shop}#C#{}", customer_id());
     let profile = raw_item(&store, &client, &customer_pk, "C").await;
     let order_item = raw_item(&store, &client, &format!("{shop}#O#{}", order.order_id), "O").await;
     let delivery_item = raw_item(&store, &client, &format!("{shop}#D#d-1"), "D").await;
-    let entry_item = raw_item(&store, &client, &customer_pk, &format!("L#{}", entry.key)).await;
+    let entry_item = raw_item(&store, &client, &customer_pk, "L#0000000001").await;
     assert_eq!(profile, items::profile_with_last_order_item(&snapshot(&shop), order.placed_at), "as `items` says");
+    let expected_entry = items::ledger_entry_item(&entry).unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(entry_item, expected_entry, "as `items` says");
+    assert_eq!(entry_item.get("bk"), Some(&AttributeValue::S(entry.key.to_string())), "the key is an attribute");
     assert!(!has_item(&client, &store, &customer_pk, "B").await, "no balance item is written");
 
     let ingest = wru_for_item(&profile) + wru_for_item(&order_item) + wru_for_item(&delivery_item);
@@ -560,15 +599,17 @@ async fn the_balance_is_the_replay_of_the_entries_and_an_old_balance_item_is_ign
         .send()
         .await
         .unwrap_or_else(|e| panic!("PutItem: {}", chain(&e)));
-    let first = earn_entry(&order_placed(&shop, "1001", 0));
+    let first = earn_entry(&order_placed(&shop, "1001", 0), 1);
     let second = LedgerEntry {
         key: BusinessKey::earn_for_order(&OrderId::parse("1002").unwrap_or_else(|e| panic!("{e}"))),
-        bucket: Bucket::Available,
+        available: first.pending,
+        pending: 0,
+        position: 2,
         ..first.clone()
     };
-    for entry in [&first, &second, &first] {
-        store.append_entry(entry).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
-    }
+    assert_eq!(append(&store, std::slice::from_ref(&first)).await, AppendOutcome::Appended);
+    assert_eq!(append(&store, std::slice::from_ref(&second)).await, AppendOutcome::Appended);
+    assert_eq!(append(&store, std::slice::from_ref(&first)).await, AppendOutcome::Moved, "a repeat changes nothing");
     let customer = stored_customer(&store, &shop).await;
     assert_eq!(customer.balance, Balance { available: 59 * 3, pending: 59 * 3 });
     assert_eq!(customer.profile, bare_profile(&shop), "entries without a profile read as an empty profile");
@@ -624,4 +665,155 @@ async fn racing_deliveries_for_one_customer_leave_the_latest_order_and_profile()
         let expected = if day == 3 { vec![customer_id()] } else { Vec::new() };
         assert_eq!(found.unwrap_or_else(|e| panic!("{}", chain(&e))).items, expected, "day {day}");
     }
+}
+
+#[tokio::test]
+async fn a_single_entry_append_is_one_put_item_and_several_entries_one_transaction() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let first = earn_entry(&order_placed(&shop, "1001", 0), 1);
+    assert_eq!(append(&store, std::slice::from_ref(&first)).await, AppendOutcome::Appended);
+    let sent = calls.take();
+    assert_eq!(sent, vec![Call { operation: "PutItem".into(), pk: customer_pk.clone() }], "no read, no transaction");
+
+    let batch = [earn_entry(&order_placed(&shop, "1002", 1), 2), earn_entry(&order_placed(&shop, "1003", 2), 3)];
+    assert_eq!(append(&store, &batch).await, AppendOutcome::Appended);
+    let sent = calls.take();
+    assert_eq!(sent.iter().map(|c| c.operation.as_str()).collect::<Vec<_>>(), vec!["TransactWriteItems"]);
+
+    // Decided on the ledger before `batch`: one put, refused by its condition.
+    let stale = earn_entry(&order_placed(&shop, "1004", 3), 2);
+    assert_eq!(append(&store, &[stale]).await, AppendOutcome::Moved);
+    assert_eq!(count(&calls.take(), "PutItem", &customer_pk), 1);
+    let listed = store.entries(&shop, &customer_id()).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(listed.iter().map(|e| e.position).collect::<Vec<_>>(), vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_timer_is_one_put_of_one_unit_and_a_cleared_timer_leaves_the_due_index() {
+    let (store, calls) = counted_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    store.set_timer(&shop, &customer_id(), Some(at(60)), 3).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(calls.take(), vec![Call { operation: "PutItem".into(), pk: customer_pk.clone() }]);
+
+    let stored = raw_item(&store, &client, &customer_pk, "T").await;
+    assert_eq!(stored, items::timer_item(&shop, &customer_id(), Some(at(60)), 3), "as `items` says");
+    assert_eq!(stored.get("g4"), Some(&AttributeValue::S(format!("{shop}#T"))));
+    assert!(matches!(stored.get("due"), Some(AttributeValue::N(_))), "{stored:?}");
+    assert_eq!(wru_for_item(&stored), 1);
+
+    store.set_timer(&shop, &customer_id(), None, 4).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let cleared = raw_item(&store, &client, &customer_pk, "T").await;
+    assert!(!cleared.contains_key("g4") && !cleared.contains_key("due"), "{cleared:?}");
+    let due = store.due_timers(&shop, at(1_000), PageRequest::first(10)).await;
+    assert!(due.unwrap_or_else(|e| panic!("{}", chain(&e))).items.is_empty());
+    // The timer item shares the customer's partition but is not part of the customer.
+    assert_eq!(store.customer(&shop, &customer_id()).await.unwrap_or_else(|e| panic!("{}", chain(&e))), None);
+}
+
+fn code(raw: &str) -> CouponCode {
+    CouponCode::parse(raw).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn redemption(raw: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(raw).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_claimed_code_leaves_its_pool_keeps_its_listing_and_is_never_given_a_ttl() {
+    let store = fresh_dynamo_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let reward = RewardId::parse("5-euro").unwrap_or_else(|e| panic!("{e}"));
+    let pooled = code("FIVE-0001");
+    let imported = store.import_codes(&shop, &reward, std::slice::from_ref(&pooled), false).await;
+    assert_eq!(imported.unwrap_or_else(|e| panic!("{}", chain(&e))), 1);
+    let code_pk = format!("{shop}#K#FIVE-0001");
+    let before = raw_item(&store, &client, &code_pk, "K").await;
+    let in_pool =
+        Coupon { shop: shop.clone(), code: pooled.clone(), reward: reward.clone(), generated: false, issue: None };
+    assert_eq!(before, items::code_item(&in_pool), "as `items` says");
+    assert_eq!(before.get("g5"), Some(&AttributeValue::S(format!("{shop}#P#5-euro"))));
+
+    let issue = Issue {
+        customer_id: customer_id(),
+        redemption: redemption("redeem-1"),
+        issued_at: at(0),
+        expires_at: at(60 * 24 * 90),
+    };
+    let claimed = store.claim_code(&shop, &reward, &issue).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(claimed.map(|c| c.code), Some(pooled.clone()));
+
+    let after = raw_item(&store, &client, &code_pk, "K").await;
+    assert!(!after.contains_key("g5"), "a claimed code leaves its pool: {after:?}");
+    assert_eq!(after.get("g6"), before.get("g6"), "and stays in the shop's listing");
+    assert!(!after.contains_key("expires_at"), "the code's expiry must not be the table's TTL attribute");
+    assert_eq!(after, items::code_item(&Coupon { issue: Some(issue.clone()), ..in_pool }));
+    let claim = raw_item(&store, &client, &format!("{shop}#R#redeem-1"), "R").await;
+    assert_eq!(claim, items::claim_item(&shop, &issue.redemption, &pooled));
+    assert!(wru_for_item(&after) == 1 && wru_for_item(&claim) == 1);
+
+    store.return_code(&shop, &pooled, &issue.redemption).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(raw_item(&store, &client, &code_pk, "K").await, before, "back in its pool as imported");
+    assert!(!has_item(&client, &store, &format!("{shop}#R#redeem-1"), "R").await, "the claim is gone");
+}
+
+#[tokio::test]
+async fn a_returned_generated_code_is_deleted() {
+    let store = fresh_dynamo_store().await;
+    let shop = shop();
+    let issue =
+        Issue { customer_id: customer_id(), redemption: redemption("redeem-1"), issued_at: at(0), expires_at: at(90) };
+    let generated = Coupon {
+        shop: shop.clone(),
+        code: code("SK-AAAA-BBBB"),
+        reward: RewardId::parse("5-euro").unwrap_or_else(|e| panic!("{e}")),
+        generated: true,
+        issue: Some(issue.clone()),
+    };
+    let inserted = store.insert_issued(&generated).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(inserted.as_ref(), Some(&generated));
+
+    store.return_code(&shop, &generated.code, &issue.redemption).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+
+    assert_eq!(store.code(&shop, &generated.code).await.unwrap_or_else(|e| panic!("{}", chain(&e))), None);
+    let bound = store.code_for_redemption(&shop, &issue.redemption).await;
+    assert_eq!(bound.unwrap_or_else(|e| panic!("{}", chain(&e))), None);
+}
+
+#[tokio::test]
+async fn an_import_larger_than_one_call_takes_is_refused_before_any_write() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let reward = RewardId::parse("5-euro").unwrap_or_else(|e| panic!("{e}"));
+    let codes: Vec<CouponCode> =
+        (0..=stammkunde_aws::dynamo::IMPORT_CODES_MAX).map(|n| code(&format!("BULK-{n:05}"))).collect();
+    let refused = store.import_codes(&shop, &reward, &codes, false).await;
+    assert!(matches!(refused, Err(StoreError::Invariant(_))), "{refused:?}");
+    assert!(calls.take().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_refund_is_one_put_in_its_orders_partition() {
+    let store = fresh_dynamo_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let order = paid_order(&shop);
+    let refund = stammkunde_domain::refund::Refund {
+        shop: shop.clone(),
+        order_id: order.order_id.clone(),
+        refund_id: stammkunde_domain::ids::RefundId::parse("921234").unwrap_or_else(|e| panic!("{e}")),
+        created_at: at(30),
+        lines: vec![stammkunde_domain::refund::RefundLine { line_id: order.lines[0].line_id.clone(), quantity: 1 }],
+        amount_minor: None,
+    };
+    let applied = apply(&store, &shop, "d-1", &[Change::RecordRefund(refund.clone())]).await;
+    assert_eq!(applied, vec![true]);
+
+    let stored = raw_item(&store, &client, &format!("{shop}#O#{}", order.order_id), "F#921234").await;
+    assert_eq!(stored, items::refund_item(&refund).unwrap_or_else(|e| panic!("{}", chain(&e))));
+    assert_eq!(wru_for_item(&stored), 1);
 }

@@ -114,6 +114,9 @@ fn order(id: usize, order_number: String) -> Order {
         discount_codes: Vec::new(),
         placed_at: updated,
         version: OrderVersion::of(updated, PaymentState::Paid, false),
+        paid_at: Some(updated),
+        fulfilled_at: None,
+        total_minor: Some(1999),
     }
 }
 

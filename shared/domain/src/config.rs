@@ -11,6 +11,7 @@ use crate::earn::EarnRule;
 use crate::ids::ShopId;
 use crate::money::Currency;
 use crate::order::Platform;
+use crate::programme::{ExpiryRule, HoldRule, ReversalRule, ReviewRule, Reward, TierRule};
 use crate::secret::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,9 +49,25 @@ pub struct ShopConfig {
     pub app_name: Option<String>,
     #[serde(default)]
     pub earn: EarnRule,
+    #[serde(default)]
+    pub hold: HoldRule,
+    #[serde(default)]
+    pub reversals: ReversalRule,
+    #[serde(default)]
+    pub reviews: ReviewRule,
+    #[serde(default)]
+    pub expiry: ExpiryRule,
+    #[serde(default)]
+    pub tiers: TierRule,
+    #[serde(default)]
+    pub rewards: Vec<Reward>,
 }
 
 impl ShopConfig {
+    pub fn reward(&self, id: &crate::ids::RewardId) -> Option<&Reward> {
+        self.rewards.iter().find(|r| &r.id == id)
+    }
+
     /// The secrets a webhook may be signed with at `now`: the current one, and the previous one
     /// while its rotation window lasts.
     pub fn webhook_secrets(&self, now: DateTime<Utc>) -> Vec<&Secret> {
@@ -120,6 +137,8 @@ impl AppConfig {
                 ));
             }
             shop.earn.validate().map_err(|e| ConfigError::Invalid(format!("shop `{}`: {e}", shop.id)))?;
+            crate::programme::validate(&shop.hold, &shop.reviews, &shop.expiry, &shop.tiers, &shop.rewards)
+                .map_err(|e| ConfigError::Invalid(format!("shop `{}`: {e}", shop.id)))?;
         }
         Ok(())
     }

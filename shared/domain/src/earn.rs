@@ -71,9 +71,15 @@ impl EarnRule {
 
     /// What a paid order earns, line by line; `None` when it earns nothing.
     pub fn earn(&self, order: &Order) -> Option<EarnBasis> {
-        let rate = self.rate_for(order.currency.code());
+        self.earn_with(order, Decimal::ONE)
+    }
+
+    /// The same, with a tier's earn multiplier applied to the rate before flooring.
+    pub fn earn_with(&self, order: &Order, multiplier: Decimal) -> Option<EarnBasis> {
+        let base_rate = self.rate_for(order.currency.code());
+        let rate = base_rate.checked_mul(multiplier)?;
         let unit = Decimal::from(10_i64.pow(order.currency.exponent()));
-        let credit = |line_id: LineId, quantity: u32, amount_minor: i64| {
+        let credit = |line_id: LineId, product_id: Option<String>, quantity: u32, amount_minor: i64| {
             let amount_minor = amount_minor.max(0);
             // Checked: amounts are bounded by the parsers and rates by `validate`, so `None` cannot
             // happen for a configured rule; if it ever did, the line earns nothing rather than panic.
@@ -82,7 +88,7 @@ impl EarnRule {
                 .and_then(|p| p.checked_div(unit))
                 .and_then(|p| p.floor().to_i64())
                 .unwrap_or(0);
-            LineCredit { line_id, quantity, amount_minor, points }
+            LineCredit { line_id, product_id, quantity, amount_minor, points }
         };
         let mut lines: Vec<LineCredit> = order
             .lines
@@ -93,19 +99,28 @@ impl EarnRule {
                 } else {
                     l.net_minor(order.taxes_included)
                 };
-                credit(l.line_id.clone(), l.quantity, amount)
+                credit(l.line_id.clone(), l.product_id.clone(), l.quantity, amount)
             })
             .collect();
         if self.include_shipping && order.shipping_minor > 0 {
             if let Ok(id) = LineId::parse(SHIPPING_LINE_ID) {
-                lines.push(credit(id, 1, order.shipping_minor));
+                lines.push(credit(id, None, 1, order.shipping_minor));
             }
         }
         lines.retain(|l| l.points > 0);
         if lines.is_empty() {
             return None;
         }
-        Some(EarnBasis { currency: order.currency, points_per_unit: rate, tax_included: self.include_tax, lines })
+        Some(EarnBasis {
+            currency: order.currency,
+            points_per_unit: base_rate,
+            tax_included: self.include_tax,
+            multiplier,
+            tier: None,
+            order_total_minor: None,
+            paid_at: None,
+            lines,
+        })
     }
 }
 
@@ -144,6 +159,9 @@ mod tests {
             discount_codes: vec![],
             placed_at: at,
             version: OrderVersion::of(at, PaymentState::Paid, false),
+            paid_at: None,
+            fulfilled_at: None,
+            total_minor: None,
         })
     }
 

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerId, OrderId, ShopId};
 use crate::ingest::PrivacyRequest;
+use crate::ledger::LedgerEntry;
 use crate::order::Order;
+use crate::refund::Refund;
 
 /// The `source` of every event we put on the bus.
 pub const EVENT_SOURCE: &str = "stammkunde";
@@ -39,6 +41,21 @@ pub enum DomainEvent {
         shop: ShopId,
         at: DateTime<Utc>,
     },
+    /// A refund was stored (its order may not be known yet).
+    RefundRecorded {
+        refund: Refund,
+    },
+    /// An entry was appended to a customer's ledger: a credit, a reversal (tell the customer), a
+    /// tier change, an expiry notice, a code issued. Re-published for a while when a retry finds
+    /// its entries written, so a failed publish is not lost; subscribers deduplicate by
+    /// `entry.key`.
+    LedgerEntryAppended {
+        entry: LedgerEntry,
+    },
+    /// Asks the ledger sweep to go on with a shop it had to leave unfinished.
+    LedgerSweepRequested {
+        shop: ShopId,
+    },
 }
 
 impl DomainEvent {
@@ -51,6 +68,9 @@ impl DomainEvent {
             DomainEvent::CustomerDeleted { .. } => "CustomerDeleted",
             DomainEvent::PrivacyRequested { .. } => "PrivacyRequested",
             DomainEvent::AppUninstalled { .. } => "AppUninstalled",
+            DomainEvent::RefundRecorded { .. } => "RefundRecorded",
+            DomainEvent::LedgerEntryAppended { .. } => "LedgerEntryAppended",
+            DomainEvent::LedgerSweepRequested { .. } => "LedgerSweepRequested",
         }
     }
 
@@ -60,8 +80,11 @@ impl DomainEvent {
             DomainEvent::OrderDeleted { shop, .. }
             | DomainEvent::CustomerUpdated { shop, .. }
             | DomainEvent::CustomerDeleted { shop, .. }
-            | DomainEvent::AppUninstalled { shop, .. } => shop,
+            | DomainEvent::AppUninstalled { shop, .. }
+            | DomainEvent::LedgerSweepRequested { shop } => shop,
             DomainEvent::PrivacyRequested { request } => &request.shop,
+            DomainEvent::RefundRecorded { refund } => &refund.shop,
+            DomainEvent::LedgerEntryAppended { entry } => &entry.shop,
         }
     }
 }

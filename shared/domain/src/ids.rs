@@ -84,6 +84,31 @@ id_type!(
     DeliveryId, "delivery id"
 );
 
+id_type!(
+    /// The platform's refund id (Shopify `refund.id`, WooCommerce `refunds[].id`).
+    RefundId, "refund id"
+);
+id_type!(
+    /// The platform's product id, as order lines and reviews name it.
+    ProductId, "product id"
+);
+id_type!(
+    /// A review's id on the review platform, kept with the credit for the merchant.
+    ReviewId, "review id"
+);
+id_type!(
+    /// A reward the shop offers for points, as configured (`[[shops.rewards]] id`).
+    RewardId, "reward id"
+);
+id_type!(
+    /// A tier of the shop's programme, as configured (`[[shops.tiers.levels]] id`).
+    TierId, "tier id"
+);
+id_type!(
+    /// A client-made key that makes an API write idempotent: the same key twice is one write.
+    IdempotencyKey, "idempotency key"
+);
+
 /// A platform id that may arrive as a JSON number or a string. Numbers are taken from their exact
 /// textual form (serde_json's arbitrary precision), never through f64, so 64-bit ids survive.
 pub fn id_text(value: &serde_json::Value) -> Option<String> {

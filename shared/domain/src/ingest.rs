@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::customer::CustomerProfile;
 use crate::ids::{CustomerId, DeliveryId, OrderId, ShopId};
 use crate::order::Order;
+use crate::refund::Refund;
 
 /// One change a delivery asks for. Each is idempotent on its own business key: applying it twice,
 /// or applying an older one after a newer one, changes nothing.
@@ -27,6 +28,8 @@ pub enum Change {
     RecordPrivacyRequest(PrivacyRequest),
     /// The shop removed our app. Kept as the latest uninstall time per shop.
     RecordUninstall { shop: ShopId, at: DateTime<Utc> },
+    /// A refund, stored once under (order, refund id) whether or not the order is known yet.
+    RecordRefund(Refund),
 }
 
 impl Change {
@@ -39,6 +42,7 @@ impl Change {
             | Change::DeleteOrder { shop, .. }
             | Change::RecordUninstall { shop, .. } => shop,
             Change::RecordPrivacyRequest(request) => &request.shop,
+            Change::RecordRefund(refund) => &refund.shop,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod coupon;
 pub mod customer;
 pub mod earn;
 pub mod error;
@@ -14,6 +15,8 @@ pub mod money;
 pub mod order;
 pub mod platforms;
 pub mod ports;
+pub mod programme;
+pub mod refund;
 pub mod registration;
 pub mod secret;
 pub mod signature;

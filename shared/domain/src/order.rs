@@ -123,6 +123,18 @@ pub struct Order {
     pub discount_codes: Vec<String>,
     pub placed_at: DateTime<Utc>,
     pub version: OrderVersion,
+    /// When the platform says the order was paid, where it says so (WooCommerce `date_paid_gmt`).
+    #[serde(default)]
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When the goods left or reached the customer, where the platform tells us (Shopify's last
+    /// fulfilment of a fulfilled order, WooCommerce `completed`, Shopware's delivery shipped):
+    /// the return window runs from here.
+    #[serde(default)]
+    pub fulfilled_at: Option<DateTime<Utc>>,
+    /// What the customer paid in all (goods, shipping, tax), where the platform gives it. Refunds
+    /// that carry only an amount (WooCommerce) reverse points in proportion to it.
+    #[serde(default)]
+    pub total_minor: Option<i64>,
 }
 
 impl Order {

@@ -7,13 +7,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::coupon::{Coupon, CouponCode, Issue, IssueRequest};
 use crate::customer::{Customer, Email};
 use crate::error::{BusError, ShopApiError, StoreError};
 use crate::events::DomainEvent;
-use crate::ids::{CustomerId, DeliveryId, OrderId, ShopId};
+use crate::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, ShopId};
 use crate::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
 use crate::ledger::{AppendOutcome, LedgerEntry};
 use crate::order::Order;
+use crate::refund::Refund;
 use crate::registration::ShopwareRegistration;
 use crate::secret::Secret;
 
@@ -37,6 +39,11 @@ pub trait CustomerStore: Send + Sync {
     async fn customer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Customer>, StoreError>;
     async fn order(&self, shop: &ShopId, order: &OrderId) -> Result<Option<Order>, StoreError>;
     async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError>;
+    /// The refunds stored for an order (known or not yet), oldest first.
+    async fn refunds(&self, shop: &ShopId, order: &OrderId) -> Result<Vec<Refund>, StoreError>;
+    /// Every customer of the shop, deleted ones included, ordered by id (for recalculations
+    /// after a rule change, never for mail).
+    async fn customers(&self, shop: &ShopId, page: PageRequest) -> Result<Page<CustomerId>, StoreError>;
 
     // The index reads below never return deleted customers: sweeps must not mail them.
 
@@ -64,21 +71,121 @@ pub trait CustomerStore: Send + Sync {
     ) -> Result<Page<CustomerId>, StoreError>;
 }
 
-/// The points ledger.
+/// The points ledger: each customer's entries in position order, appended conditionally.
 #[async_trait]
 pub trait LedgerStore: Send + Sync {
-    /// Appends the entry under its business key and moves the customer's balance by its points, in
-    /// one atomic write. If the key exists, writes nothing and returns the stored entry.
-    async fn append_entry(&self, entry: &LedgerEntry) -> Result<AppendOutcome, StoreError>;
+    /// Appends `entries`, which continue the customer's ledger (positions `n + 1, n + 2, …`), if
+    /// the ledger still holds exactly `n` entries; otherwise writes nothing and answers `Moved`.
+    /// All or nothing. Every entry is checked (`LedgerEntry::check`) before anything is written.
+    ///
+    /// This is the one write of the ledger, and what serialises it: a caller reads the ledger,
+    /// decides on exactly what it read, and appends; a caller that lost the race reads again. Two
+    /// entries can never share a key, because the second writer would have read the first.
+    async fn append_entries(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        entries: &[LedgerEntry],
+    ) -> Result<AppendOutcome, StoreError>;
 
-    /// The customer's entries, oldest first.
+    /// The customer's entries, in position order (a strongly consistent read).
     async fn entries(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError>;
+}
+
+/// When each customer's ledger next needs the sweep (a hold ending, a code or points expiring, a
+/// tier review), so the sweep selects only the customers due.
+#[async_trait]
+pub trait TimerStore: Send + Sync {
+    /// Records `due` (or no timer) as computed from the first `ledger_len` entries of the
+    /// customer's ledger, unless the stored timer was computed from a longer ledger: a late
+    /// writer never overwrites a newer answer.
+    async fn set_timer(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        due: Option<DateTime<Utc>>,
+        ledger_len: u32,
+    ) -> Result<(), StoreError>;
+
+    async fn timer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Timer>, StoreError>;
+
+    /// Customers whose timer is due at or before `now`, earliest first.
+    async fn due_timers(
+        &self,
+        shop: &ShopId,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<DueTimer>, StoreError>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timer {
+    pub due: Option<DateTime<Utc>>,
+    pub ledger_len: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueTimer {
+    pub customer_id: CustomerId,
+    pub due: DateTime<Utc>,
+}
+
+/// Coupon codes: reward pools the merchant fills, and each code's binding to one redemption.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Adds codes to a reward's pool, skipping codes the shop already has (in any pool or issued).
+    /// Returns how many were added.
+    async fn import_codes(
+        &self,
+        shop: &ShopId,
+        reward: &RewardId,
+        codes: &[CouponCode],
+        generated: bool,
+    ) -> Result<u32, StoreError>;
+
+    /// Binds a pooled code of the reward to the redemption in `issue`, exactly once: the same
+    /// redemption always gets the same code, and no code goes to two redemptions, however many
+    /// claims race. `None` if the pool is empty.
+    async fn claim_code(&self, shop: &ShopId, reward: &RewardId, issue: &Issue) -> Result<Option<Coupon>, StoreError>;
+
+    /// Stores a new code already bound to its redemption (a generated code). Returns the code
+    /// bound to that redemption, which is an earlier attempt's if there was one; `None` if the
+    /// code itself is taken (draw another).
+    async fn insert_issued(&self, coupon: &Coupon) -> Result<Option<Coupon>, StoreError>;
+
+    /// Undoes a claim whose redemption could not be booked: the code goes back to its pool (a
+    /// generated code is removed). Only the redemption that holds the code can return it.
+    async fn return_code(
+        &self,
+        shop: &ShopId,
+        code: &CouponCode,
+        redemption: &IdempotencyKey,
+    ) -> Result<(), StoreError>;
+
+    async fn code(&self, shop: &ShopId, code: &CouponCode) -> Result<Option<Coupon>, StoreError>;
+
+    async fn code_for_redemption(
+        &self,
+        shop: &ShopId,
+        redemption: &IdempotencyKey,
+    ) -> Result<Option<Coupon>, StoreError>;
+
+    /// The shop's codes (of one reward, or all), ordered by code.
+    async fn codes(
+        &self,
+        shop: &ShopId,
+        reward: Option<&RewardId>,
+        page: PageRequest,
+    ) -> Result<Page<Coupon>, StoreError>;
 }
 
 /// Shop-level state: Shopware app registrations and the app's uninstall.
 #[async_trait]
 pub trait ShopStore: Send + Sync {
-    /// Records a registration with a freshly issued, not yet confirmed secret. A shop that
+    /// Records a registration with a freshly issued, not yet confirmed secret, only if its signed
+    /// `requested_at` (the registration's `timestamp`) is newer than the last accepted one's: one
+    /// conditional write, so of two registrations with the same timestamp exactly one is
+    /// accepted. Returns false, changing nothing, for a replay or an older request. A shop that
     /// registers again (reinstall, app update) gets a new pending secret; the confirmed one keeps
     /// signing webhooks until the new one is confirmed.
     async fn begin_registration(
@@ -86,8 +193,9 @@ pub trait ShopStore: Send + Sync {
         shop: &ShopId,
         shop_url: &str,
         pending_secret: &Secret,
+        requested_at: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Promotes the pending secret to the shop secret and stores the Admin API credentials.
     /// Returns false if there was no pending secret equal to `confirmed_secret` (a stale or
@@ -105,11 +213,15 @@ pub trait ShopStore: Send + Sync {
 
     /// When the shop last uninstalled our app (recorded by `Change::RecordUninstall`).
     async fn uninstalled_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// A sweep's bookmark for the shop (e.g. how far a tier recalculation got), by name.
+    async fn sweep_mark(&self, shop: &ShopId, name: &str) -> Result<Option<String>, StoreError>;
+    async fn set_sweep_mark(&self, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError>;
 }
 
 /// Everything a store adapter provides.
-pub trait Store: IngestStore + CustomerStore + LedgerStore + ShopStore {}
-impl<T: IngestStore + CustomerStore + LedgerStore + ShopStore> Store for T {}
+pub trait Store: IngestStore + CustomerStore + LedgerStore + TimerStore + CodeStore + ShopStore {}
+impl<T: IngestStore + CustomerStore + LedgerStore + TimerStore + CodeStore + ShopStore> Store for T {}
 
 /// Most items one index page returns.
 pub const PAGE_LIMIT_MAX: u32 = 500;
@@ -152,4 +264,14 @@ pub trait ShopwareAdminApi: Send + Sync {
         entity: &str,
         criteria: &serde_json::Value,
     ) -> Result<Vec<u8>, ShopApiError>;
+}
+
+/// Hands out single-use codes for redemptions: from a pool of the merchant's codes, or freshly
+/// generated. The same redemption always gets the same code.
+#[async_trait]
+pub trait CouponIssuer: Send + Sync {
+    /// `None`: no code to give (an empty pool).
+    async fn issue(&self, request: &IssueRequest) -> Result<Option<Coupon>, StoreError>;
+    /// Gives a code back that its redemption could not book.
+    async fn withdraw(&self, coupon: &Coupon) -> Result<(), StoreError>;
 }

@@ -25,7 +25,12 @@ pub struct ShopwareRegistration {
     /// Admin API credentials from the confirmation (integration id and secret).
     pub api_key: Option<Secret>,
     pub secret_key: Option<Secret>,
+    /// When we accepted the latest registration (our clock).
     pub registered_at: DateTime<Utc>,
+    /// The signed `timestamp` of the latest accepted registration (the shop's clock). A request
+    /// not newer than this is a replay and is refused. `None` for a registration stored before
+    /// the timestamp was kept.
+    pub requested_at: Option<DateTime<Utc>>,
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 

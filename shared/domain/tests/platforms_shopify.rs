@@ -11,6 +11,7 @@ use stammkunde_domain::ingest::{Change, PrivacyRequest, PrivacyRequestKind};
 use stammkunde_domain::order::{Order, PaymentState, Platform};
 use stammkunde_domain::platforms::shopify::parse;
 use stammkunde_domain::platforms::ParseOutcome;
+use stammkunde_domain::refund::Refund;
 
 const ORDERS_PAID: &str = include_str!("../../../fixtures/webhooks/shopify/orders_paid.json");
 const ORDERS_CREATE_PENDING: &str = include_str!("../../../fixtures/webhooks/shopify/orders_create_pending.json");
@@ -19,6 +20,9 @@ const CUSTOMERS_CREATE: &str = include_str!("../../../fixtures/webhooks/shopify/
 const CUSTOMERS_DATA_REQUEST: &str = include_str!("../../../fixtures/webhooks/shopify/customers_data_request.json");
 const CUSTOMERS_REDACT: &str = include_str!("../../../fixtures/webhooks/shopify/customers_redact.json");
 const SHOP_REDACT: &str = include_str!("../../../fixtures/webhooks/shopify/shop_redact.json");
+const REFUNDS_CREATE: &str = include_str!("../../../fixtures/webhooks/shopify/refunds_create.json");
+const ORDERS_UPDATED_FULFILLED_REFUNDED: &str =
+    include_str!("../../../fixtures/webhooks/shopify/orders_updated_fulfilled_refunded.json");
 
 const DELIVERY: &str = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043";
 
@@ -55,10 +59,43 @@ fn edited(fixture: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 }
 
 fn order_error(body: &[u8]) -> InputError {
-    match parse("orders/paid", body, &shop(), DELIVERY, received_at()) {
+    error("orders/paid", body)
+}
+
+fn error(topic: &str, body: &[u8]) -> InputError {
+    match parse(topic, body, &shop(), DELIVERY, received_at()) {
         Err(e) => e,
-        Ok(outcome) => panic!("expected an error, got {outcome:?}"),
+        Ok(outcome) => panic!("{topic}: expected an error, got {outcome:?}"),
     }
+}
+
+fn refund(body: &[u8]) -> Refund {
+    match changes("refunds/create", body).as_slice() {
+        [Change::RecordRefund(refund)] => refund.clone(),
+        other => panic!("expected one refund, got {other:?}"),
+    }
+}
+
+/// The refunds an order body carries, after its customer and order.
+fn embedded_refunds(topic: &str, body: &[u8]) -> (Order, Vec<Refund>) {
+    match changes(topic, body).as_slice() {
+        [Change::UpsertCustomer(_), Change::RecordOrder(order), rest @ ..] => {
+            let refunds = rest
+                .iter()
+                .map(|change| match change {
+                    Change::RecordRefund(refund) => refund.clone(),
+                    other => panic!("expected only refunds after the order, got {other:?}"),
+                })
+                .collect();
+            (order.clone(), refunds)
+        }
+        other => panic!("expected a customer, an order and refunds, got {other:?}"),
+    }
+}
+
+/// `(line id, quantity)` of each refunded line.
+fn refunded_lines(refund: &Refund) -> Vec<(&str, u32)> {
+    refund.lines.iter().map(|line| (line.line_id.as_str(), line.quantity)).collect()
 }
 
 #[test]
@@ -154,7 +191,9 @@ fn a_guest_order_cancelled_before_payment_is_voided_and_has_no_customer() {
 #[test]
 fn every_order_topic_reads_the_same_body_the_same_way() {
     let paid = changes("orders/paid", ORDERS_PAID.as_bytes());
-    for topic in ["orders/create", "orders/updated", "orders/cancelled"] {
+    for topic in
+        ["orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/partially_fulfilled"]
+    {
         assert_eq!(changes(topic, ORDERS_PAID.as_bytes()), paid, "{topic}");
     }
 }
@@ -252,9 +291,11 @@ fn a_shop_redact_names_no_customer_and_no_orders() {
 }
 
 #[test]
-fn refunds_and_unknown_topics_are_ignored_with_a_reason() {
-    let refund = parse("refunds/create", b"{}", &shop(), DELIVERY, received_at());
-    assert_eq!(refund, Ok(ParseOutcome::Ignored { reason: "refunds are applied by the ledger (not yet)".into() }));
+fn order_edits_and_unknown_topics_are_ignored_with_a_reason() {
+    // The body of `orders/edited` is only the edit; `orders/updated` brings the edited order.
+    let edit = br#"{"order_edit": {"id": 1, "order_id": 5912345678901}}"#;
+    let edited = parse("orders/edited", edit, &shop(), DELIVERY, received_at());
+    assert!(matches!(&edited, Ok(ParseOutcome::Ignored { reason }) if reason.contains("orders/updated")), "{edited:?}");
     let unknown = parse("carts/update", b"{}", &shop(), DELIVERY, received_at());
     assert_eq!(unknown, Ok(ParseOutcome::Ignored { reason: "topic `carts/update` is not handled".into() }));
 }
@@ -369,6 +410,8 @@ fn every_fixture_cut_short_is_an_error_and_never_a_panic() {
         ("customers/data_request", CUSTOMERS_DATA_REQUEST),
         ("customers/redact", CUSTOMERS_REDACT),
         ("shop/redact", SHOP_REDACT),
+        ("refunds/create", REFUNDS_CREATE),
+        ("orders/updated", ORDERS_UPDATED_FULFILLED_REFUNDED),
     ];
     for (topic, fixture) in fixtures {
         let body = fixture.trim_end().as_bytes();
@@ -377,4 +420,195 @@ fn every_fixture_cut_short_is_an_error_and_never_a_panic() {
             assert!(outcome.is_err(), "{topic} cut at {cut} parsed: {outcome:?}");
         }
     }
+}
+
+#[test]
+fn a_shopify_refund_names_its_two_lines_with_their_exact_quantities() {
+    let refund = refund(REFUNDS_CREATE.as_bytes());
+    assert_eq!(refund.shop.as_str(), "nordlicht");
+    assert_eq!(refund.refund_id.as_str(), "1023456789012");
+    assert_eq!(refund.order_id.as_str(), "5912345678901");
+    assert_eq!(refund.created_at, at("2026-11-22T13:05:31Z"));
+    // One of two bags of beans and two of three bottles of descaler.
+    assert_eq!(refunded_lines(&refund), [("14011223344551", 1), ("14011223344554", 2)]);
+    // Shopify reports lines: the money (`subtotal`, `transactions`) is not what points go back by.
+    assert_eq!(refund.amount_minor, None);
+}
+
+#[test]
+fn a_refund_of_shipping_only_takes_back_no_lines() {
+    let body = edited(REFUNDS_CREATE, |json| {
+        json["refund_line_items"] = json!([]);
+        json["order_adjustments"] =
+            json!([{"id": 2301234567801_u64, "amount": "-4.90", "tax_amount": "-0.78", "kind": "shipping_refund"}]);
+    });
+    let refund = refund(&body);
+    assert!(refund.lines.is_empty());
+    assert_eq!(refund.amount_minor, None);
+    assert_eq!(refund.refund_id.as_str(), "1023456789012");
+}
+
+#[test]
+fn an_updated_order_carries_its_embedded_refunds_after_the_order() {
+    let (order, refunds) = embedded_refunds("orders/updated", ORDERS_UPDATED_FULFILLED_REFUNDED.as_bytes());
+    assert_eq!(order.payment, PaymentState::PartiallyRefunded);
+    let ids: Vec<&str> = refunds.iter().map(|r| r.refund_id.as_str()).collect();
+    assert_eq!(ids, ["1023456789012", "1023456789013"]);
+    // The refund of goods is the very change its own `refunds/create` delivery makes.
+    assert_eq!(refunds[0], refund(REFUNDS_CREATE.as_bytes()));
+    // The second refund gave back the shipping costs (an order adjustment): no lines.
+    assert!(refunds[1].lines.is_empty());
+    assert_eq!(refunds[1].amount_minor, None);
+    assert_eq!(refunds[1].order_id, order.order_id);
+    assert_eq!(refunds[1].created_at, at("2026-11-22T13:19:48Z"));
+}
+
+#[test]
+fn an_order_without_refunds_records_no_refund() {
+    let changes = changes("orders/paid", ORDERS_PAID.as_bytes());
+    assert!(!changes.iter().any(|change| matches!(change, Change::RecordRefund(_))), "{changes:?}");
+}
+
+#[test]
+fn a_fulfilled_order_is_fulfilled_when_its_last_successful_fulfilment_was_created() {
+    let (order, _) = embedded_refunds("orders/updated", ORDERS_UPDATED_FULFILLED_REFUNDED.as_bytes());
+    // The gift card went out at payment (10:14), the parcel on the next day at 16:42:55 +01:00.
+    assert_eq!(order.fulfilled_at, Some(at("2026-11-21T15:42:55Z")));
+    // The order body has no payment time, whatever its state.
+    assert_eq!(order.paid_at, None);
+
+    // A fulfilment that was cancelled shipped nothing, however late it was made.
+    let cancelled_later = edited(ORDERS_UPDATED_FULFILLED_REFUNDED, |json| {
+        let mut cancelled = json["fulfillments"][1].clone();
+        cancelled["id"] = json!(5301234567803_u64);
+        cancelled["status"] = json!("cancelled");
+        cancelled["created_at"] = json!("2026-11-22T09:00:00+01:00");
+        if let Some(fulfillments) = json["fulfillments"].as_array_mut() {
+            fulfillments.push(cancelled);
+        }
+    });
+    let (order, _) = embedded_refunds("orders/updated", &cancelled_later);
+    assert_eq!(order.fulfilled_at, Some(at("2026-11-21T15:42:55Z")));
+}
+
+#[test]
+fn a_fulfilled_order_without_its_fulfilments_is_fulfilled_by_its_last_update() {
+    let trimmed = edited(ORDERS_UPDATED_FULFILLED_REFUNDED, |json| {
+        if let Some(order) = json.as_object_mut() {
+            order.remove("fulfillments");
+        }
+    });
+    let (order, _) = embedded_refunds("orders/updated", &trimmed);
+    assert_eq!(order.fulfilled_at, Some(at("2026-11-22T13:19:49Z")));
+}
+
+#[test]
+fn an_order_not_yet_fulfilled_in_full_has_no_fulfilment_time() {
+    let partial = edited(ORDERS_UPDATED_FULFILLED_REFUNDED, |json| json["fulfillment_status"] = json!("partial"));
+    let (order, _) = embedded_refunds("orders/partially_fulfilled", &partial);
+    assert_eq!(order.fulfilled_at, None);
+    let (_, unfulfilled) = customer_and_order("orders/paid", ORDERS_PAID.as_bytes());
+    assert_eq!(unfulfilled.fulfilled_at, None);
+}
+
+#[test]
+fn the_order_total_is_total_price_in_shop_money() {
+    let (_, paid) = customer_and_order("orders/paid", ORDERS_PAID.as_bytes());
+    // Goods 295.65, the gift card 25.00 and shipping 4.90, taxes included.
+    assert_eq!(paid.total_minor, Some(32555));
+    let goods: i64 = paid.lines.iter().map(|l| l.amount_minor).sum();
+    assert_eq!(goods + 2500 + paid.shipping_minor, 32555);
+    // The buyer paid 47.20 CHF; the shop books 48.90 EUR.
+    let (_, pending) = customer_and_order("orders/create", ORDERS_CREATE_PENDING.as_bytes());
+    assert_eq!(pending.total_minor, Some(4890));
+    // Refunds lower `current_total_price`, not the total the order was placed with.
+    let (refunded, _) = embedded_refunds("orders/updated", ORDERS_UPDATED_FULFILLED_REFUNDED.as_bytes());
+    assert_eq!(refunded.total_minor, Some(32555));
+}
+
+#[test]
+fn a_refund_with_a_hostile_id_is_refused_as_bad_input() {
+    let hostile = edited(REFUNDS_CREATE, |json| json["id"] = json!("1023456789012<script>"));
+    assert!(matches!(error("refunds/create", &hostile), InputError::Invalid { field: "refund id", .. }));
+    let hostile_line = edited(REFUNDS_CREATE, |json| json["refund_line_items"][0]["line_item_id"] = json!("1 OR 1=1"));
+    assert!(matches!(error("refunds/create", &hostile_line), InputError::Invalid { field: "line id", .. }));
+    let embedded = edited(ORDERS_UPDATED_FULFILLED_REFUNDED, |json| json["refunds"][1]["id"] = json!("1023 OR 1=1"));
+    assert!(matches!(error("orders/updated", &embedded), InputError::Invalid { field: "refund id", .. }));
+    let fractional = edited(REFUNDS_CREATE, |json| json["id"] = json!(1.5));
+    assert!(matches!(error("refunds/create", &fractional), InputError::Invalid { field: "id", .. }));
+}
+
+#[test]
+fn a_refund_without_its_order_id_or_id_is_refused_as_missing() {
+    let without = |path: &[&str], key: &'static str| {
+        edited(REFUNDS_CREATE, |json| {
+            let parent = path.iter().fold(json, |value, step| match step.parse::<usize>() {
+                Ok(index) => &mut value[index],
+                Err(_) => &mut value[*step],
+            });
+            if let Some(object) = parent.as_object_mut() {
+                object.remove(key);
+            }
+        })
+    };
+    assert_eq!(error("refunds/create", &without(&[], "order_id")), InputError::Missing("order_id"));
+    assert_eq!(error("refunds/create", &without(&[], "id")), InputError::Missing("id"));
+    let undated = edited(REFUNDS_CREATE, |json| {
+        json["created_at"] = Value::Null;
+        json["processed_at"] = Value::Null;
+    });
+    assert_eq!(error("refunds/create", &undated), InputError::Missing("created_at"));
+    assert_eq!(
+        error("refunds/create", &without(&["refund_line_items", "0"], "line_item_id")),
+        InputError::Missing("refund_line_items[].line_item_id")
+    );
+    assert_eq!(
+        error("refunds/create", &without(&["refund_line_items", "1"], "quantity")),
+        InputError::Missing("refund_line_items[].quantity")
+    );
+    assert!(matches!(error("refunds/create", b"[]"), InputError::Invalid { field: "body", .. }));
+}
+
+#[test]
+fn an_embedded_refund_takes_its_order_from_the_body_and_must_not_name_another() {
+    let unnamed = edited(ORDERS_UPDATED_FULFILLED_REFUNDED, |json| {
+        if let Some(refund) = json["refunds"][0].as_object_mut() {
+            refund.remove("order_id");
+        }
+    });
+    let (order, refunds) = embedded_refunds("orders/updated", &unnamed);
+    assert_eq!(refunds[0].order_id, order.order_id);
+    let other =
+        edited(ORDERS_UPDATED_FULFILLED_REFUNDED, |json| json["refunds"][0]["order_id"] = json!(5912345679999_u64));
+    assert!(matches!(error("orders/updated", &other), InputError::Invalid { field: "refunds[].order_id", .. }));
+}
+
+#[test]
+fn a_line_listed_once_per_restock_location_is_refunded_in_its_sum() {
+    let split = edited(REFUNDS_CREATE, |json| {
+        let mut second = json["refund_line_items"][1].clone();
+        second["id"] = json!(8123456789013_u64);
+        second["quantity"] = json!(1);
+        second["location_id"] = json!(71234567002_u64);
+        json["refund_line_items"][1]["quantity"] = json!(1);
+        if let Some(items) = json["refund_line_items"].as_array_mut() {
+            items.push(second);
+        }
+    });
+    assert_eq!(refunded_lines(&refund(&split)), [("14011223344551", 1), ("14011223344554", 2)]);
+}
+
+#[test]
+fn a_64_bit_refund_id_keeps_every_digit() {
+    let text = REFUNDS_CREATE.replacen("\"id\": 1023456789012,", "\"id\": 18446744073709551615,", 1);
+    assert_eq!(refund(text.as_bytes()).refund_id.as_str(), "18446744073709551615");
+}
+
+#[test]
+fn more_lines_than_a_refund_may_have_are_refused() {
+    let body = edited(REFUNDS_CREATE, |json| {
+        let line = json["refund_line_items"][0].clone();
+        json["refund_line_items"] = Value::Array(vec![line; 1_001]);
+    });
+    assert!(matches!(error("refunds/create", &body), InputError::Invalid { field: "refund_line_items", .. }));
 }

@@ -7,19 +7,25 @@ use serde_json::{json, Value};
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::{Birthday, CustomerProfile};
 use stammkunde_domain::error::InputError;
-use stammkunde_domain::ids::CustomerId;
+use stammkunde_domain::ids::{CustomerId, LineId, OrderId};
 use stammkunde_domain::ingest::Change;
+use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, PaymentState, Platform};
 use stammkunde_domain::platforms::shopware::{
-    customer_search, fetched_customers, parse, parse_envelope, Envelope, Parsed, CUSTOMER_SEARCH_LIMIT,
+    customer_search, fetched_customers, fetched_refunds, parse, parse_envelope, refund_search, Envelope, Parsed,
+    RefundLookup, CUSTOMER_SEARCH_LIMIT, REFUND_ENTITY, REFUND_SEARCH_LIMIT,
 };
 use stammkunde_domain::platforms::ParseOutcome;
+use stammkunde_domain::refund::{Refund, RefundLine};
 
 const ORDER_PLACED: &str = include_str!("../../../fixtures/webhooks/shopware/checkout_order_placed.json");
 const TRANSACTION_PAID: &str = include_str!("../../../fixtures/webhooks/shopware/state_order_transaction_paid.json");
+const DELIVERY_SHIPPED: &str = include_str!("../../../fixtures/webhooks/shopware/state_order_delivery_shipped.json");
 const CUSTOMER_REGISTER: &str = include_str!("../../../fixtures/webhooks/shopware/checkout_customer_register.json");
 const CUSTOMER_WRITTEN: &str = include_str!("../../../fixtures/webhooks/shopware/customer_written.json");
 const ADMIN_SEARCH_CUSTOMER: &str = include_str!("../../../fixtures/webhooks/shopware/admin_search_customer.json");
+const ADMIN_SEARCH_REFUND: &str =
+    include_str!("../../../fixtures/webhooks/shopware/admin_search_order_transaction_capture_refund.json");
 /// The customer of the register, written and Admin API fixtures.
 const REGISTERED: &str = "9d8c7b6a5f4e4d3c2b1a0f9e8d7c6b5a";
 
@@ -33,9 +39,11 @@ fn envelope(body: &[u8]) -> Envelope {
     parse_envelope(body).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The changes the event itself makes (for a refund event: before its refunds are read).
 fn changes(body: &[u8]) -> Vec<Change> {
     match parse(&envelope(body), &shop(), received_at()) {
         Ok(Parsed::Ready(ParseOutcome::Changes(changes))) => changes,
+        Ok(Parsed::FetchRefunds { changes, .. }) => changes,
         other => panic!("expected changes, got {other:?}"),
     }
 }
@@ -325,7 +333,7 @@ fn more_lines_than_an_order_may_have_are_refused() {
 
 #[test]
 fn every_fixture_cut_short_is_an_error_and_never_a_panic() {
-    for fixture in [ORDER_PLACED, TRANSACTION_PAID, CUSTOMER_REGISTER] {
+    for fixture in [ORDER_PLACED, TRANSACTION_PAID, DELIVERY_SHIPPED, CUSTOMER_REGISTER] {
         let body = fixture.trim_end().as_bytes();
         for cut in (0..body.len()).step_by(97) {
             let outcome = parse_envelope(&body[..cut]).and_then(|envelope| parse(&envelope, &shop(), received_at()));
@@ -443,4 +451,343 @@ fn an_unreadable_admin_api_answer_is_an_error_not_an_empty_result() {
     assert_eq!(fetched_customers(b"{}", &shop(), &[]), Err(InputError::Missing("data")));
     assert!(fetched_customers(br#"{"data": {}}"#, &shop(), &[]).is_err());
     assert!(fetched_customers(br#"{"data": [{"email": "x@example.org"}]}"#, &shop(), &[]).is_err());
+}
+
+/// The envelope's `timestamp` of the shipped delivery: when Shopware sent it.
+const SHIPPED_SENT_AT: &str = "2026-11-22T13:47:20Z";
+
+#[test]
+fn a_shipped_delivery_fulfils_the_order_when_the_delivery_was_shipped() {
+    let (_, paid) = customer_and_order(TRANSACTION_PAID.as_bytes());
+    let (_, shipped) = customer_and_order(DELIVERY_SHIPPED.as_bytes());
+    // The transition wrote the delivery's `updatedAt`; neither the order's (13:45, taken into
+    // work) nor the envelope's send time (13:47:20) is when it shipped.
+    assert_eq!(shipped.fulfilled_at, Some(at("2026-11-22T13:47:19.227Z")));
+    // The delivery's stamp is the order's version too: a shipment is a newer snapshot than the payment.
+    assert_eq!(shipped.version.updated_at, at("2026-11-22T13:47:19.227Z"));
+    assert!(shipped.version > paid.version);
+    // The payment stays as the payload shows it, and so does when it was paid.
+    assert_eq!(shipped.payment, PaymentState::Paid);
+    assert!(!shipped.cancelled);
+    assert_eq!(shipped.paid_at, Some(at("2026-11-21T07:58:40.913Z")));
+    assert_eq!(shipped.lines, paid.lines);
+}
+
+#[test]
+fn a_later_snapshot_still_shows_the_order_as_shipped() {
+    // A refund after shipping reloads the order with its shipped delivery.
+    let body = with_event(DELIVERY_SHIPPED, "state_enter.order_transaction.state.refunded_partially");
+    let (_, order) = customer_and_order(&body);
+    assert_eq!(order.payment, PaymentState::PartiallyRefunded);
+    assert_eq!(order.fulfilled_at, Some(at("2026-11-22T13:47:19.227Z")));
+}
+
+#[test]
+fn a_partly_shipped_delivery_is_no_fulfilment() {
+    let body = edited(DELIVERY_SHIPPED, |json| {
+        json["data"]["event"] = json!("state_enter.order_delivery.state.shipped_partially");
+        json["data"]["payload"]["order"]["deliveries"][0]["stateMachineState"]["technicalName"] =
+            json!("shipped_partially");
+    });
+    let (_, order) = customer_and_order(&body);
+    assert_eq!(order.fulfilled_at, None);
+    assert_eq!(order.version.updated_at, at("2026-11-22T13:47:19.227Z"));
+    // Whatever the payload shows, the event says the goods are not all out.
+    let (_, order) =
+        customer_and_order(&with_event(DELIVERY_SHIPPED, "state_enter.order_delivery.state.shipped_partially"));
+    assert_eq!(order.fulfilled_at, None);
+}
+
+#[test]
+fn a_shipped_event_whose_payload_cannot_say_when_takes_the_send_time() {
+    let without_deliveries =
+        edited(DELIVERY_SHIPPED, |json| json["data"]["payload"]["order"]["deliveries"] = Value::Null);
+    let (_, order) = customer_and_order(&without_deliveries);
+    assert_eq!(order.fulfilled_at, Some(at(SHIPPED_SENT_AT)));
+    // The send time is never a version: without the delivery the order's own stamp stands.
+    assert_eq!(order.version.updated_at, at("2026-11-22T13:45:02.118Z"));
+}
+
+#[test]
+fn an_order_with_an_open_delivery_is_not_fulfilled() {
+    let open = edited(DELIVERY_SHIPPED, |json| {
+        json["data"]["event"] = json!("state_enter.order_transaction.state.paid");
+        json["data"]["payload"]["order"]["deliveries"][0]["stateMachineState"]["technicalName"] = json!("open");
+    });
+    assert_eq!(customer_and_order(&open).1.fulfilled_at, None);
+    let (_, placed) = customer_and_order(ORDER_PLACED.as_bytes());
+    assert_eq!(placed.fulfilled_at, None);
+}
+
+#[test]
+fn other_delivery_states_are_ignored_with_a_reason() {
+    let outcome = parse(
+        &envelope(&with_event(DELIVERY_SHIPPED, "state_enter.order_delivery.state.returned")),
+        &shop(),
+        received_at(),
+    );
+    assert!(
+        matches!(&outcome, Ok(Parsed::Ready(ParseOutcome::Ignored { reason })) if reason.contains("returned")),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn amount_total_is_the_order_total_read_from_its_exact_text() {
+    let (_, order) = customer_and_order(ORDER_PLACED.as_bytes());
+    // Goods 73.02 after the promotion, shipping 4.99 and nothing else: 79.01, gross.
+    assert_eq!(order.total_minor, Some(7901));
+    let goods: i64 = order.lines.iter().map(|l| l.amount_minor).sum();
+    assert_eq!(goods + order.shipping_minor, 7901);
+    let float_noise = edited(ORDER_PLACED, |json| json["data"]["payload"]["order"]["amountTotal"] = json!(0.1));
+    assert_eq!(customer_and_order(&float_noise).1.total_minor, Some(10));
+    let bad = edited(ORDER_PLACED, |json| json["data"]["payload"]["order"]["amountTotal"] = json!("viel"));
+    assert!(matches!(parse_error(&bad), InputError::Invalid { field: "order.amountTotal", .. }));
+}
+
+#[test]
+fn a_paid_transaction_dates_the_payment_by_the_transition_not_by_the_send_time() {
+    let (_, paid) = customer_and_order(TRANSACTION_PAID.as_bytes());
+    assert_eq!(paid.paid_at, Some(at("2026-11-21T07:58:40.913Z")));
+    let (_, placed) = customer_and_order(ORDER_PLACED.as_bytes());
+    assert_eq!(placed.paid_at, None);
+    // The paid event over a payload that still shows the transaction open: the send time stands in.
+    let (_, early) = customer_and_order(&with_event(ORDER_PLACED, "state_enter.order_transaction.state.paid"));
+    assert_eq!(early.paid_at, Some(at("2026-11-20T09:31:08Z")));
+    // After a refund the payload no longer says when it was paid.
+    let (_, refunded) = customer_and_order(&edited(TRANSACTION_PAID, |json| {
+        json["data"]["event"] = json!("state_enter.order_transaction.state.refunded");
+        json["data"]["payload"]["order"]["transactions"][0]["stateMachineState"]["technicalName"] = json!("refunded");
+    }));
+    assert_eq!(refunded.paid_at, None);
+}
+
+// Refunds made through Shopware's refund handling, read from the Admin API after a refund event.
+
+const ORDER: &str = "a3f1c2d4e5b6478899aabbccddeeff01";
+/// The completed refund of `admin_search_order_transaction_capture_refund.json`; the other one there
+/// is cancelled.
+const COMPLETED_REFUND: &str = "44dd55ee66ff478899aabbccddeeff11";
+
+fn lookup() -> RefundLookup {
+    RefundLookup {
+        shop: shop().id,
+        order_id: OrderId::parse(ORDER).unwrap_or_else(|e| panic!("{e}")),
+        currency: Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
+    }
+}
+
+fn line(id: &str, quantity: u32) -> RefundLine {
+    RefundLine { line_id: LineId::parse(id).unwrap_or_else(|e| panic!("{e}")), quantity }
+}
+
+/// The fixture's refunds, each edited; the completed one is `data[1]`.
+fn refund_answer(edit: impl Fn(&mut Value)) -> Vec<u8> {
+    edited(ADMIN_SEARCH_REFUND, |json| {
+        if let Some(refunds) = json["data"].as_array_mut() {
+            refunds.iter_mut().for_each(&edit);
+        }
+    })
+}
+
+fn refunds(body: &[u8]) -> Vec<Refund> {
+    match fetched_refunds(body, &lookup()) {
+        Ok(changes) => changes
+            .into_iter()
+            .map(|change| match change {
+                Change::RecordRefund(refund) => refund,
+                other => panic!("expected refunds, got {other:?}"),
+            })
+            .collect(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn refund_error(body: &[u8]) -> InputError {
+    match fetched_refunds(body, &lookup()) {
+        Err(e) => e,
+        Ok(changes) => panic!("expected an error, got {changes:?}"),
+    }
+}
+
+fn refund_event(state: &str) -> Vec<u8> {
+    edited(TRANSACTION_PAID, |json| {
+        json["data"]["event"] = json!(format!("state_enter.order_transaction.state.{state}"));
+        json["data"]["payload"]["order"]["transactions"][0]["stateMachineState"]["technicalName"] = json!(state);
+    })
+}
+
+#[test]
+fn a_refund_event_is_the_order_change_with_the_orders_refunds_to_read() {
+    for (state, payment) in
+        [("refunded_partially", PaymentState::PartiallyRefunded), ("refunded", PaymentState::Refunded)]
+    {
+        match parse(&envelope(&refund_event(state)), &shop(), received_at()) {
+            Ok(Parsed::FetchRefunds { changes, lookup: asked }) => {
+                assert_eq!(asked, lookup(), "{state}");
+                assert!(
+                    matches!(changes.as_slice(), [Change::UpsertCustomer(_), Change::RecordOrder(o)] if o.payment == payment),
+                    "{state}: {changes:?}"
+                );
+            }
+            other => panic!("{state}: expected refunds to read, got {other:?}"),
+        }
+    }
+    // Other payment events read nothing.
+    let paid = parse(&envelope(TRANSACTION_PAID.as_bytes()), &shop(), received_at());
+    assert!(matches!(paid, Ok(Parsed::Ready(ParseOutcome::Changes(_)))), "{paid:?}");
+}
+
+#[test]
+fn the_refund_search_asks_for_the_orders_refunds_with_state_positions_and_order() {
+    let criteria = refund_search(&lookup().order_id);
+    assert_eq!(REFUND_ENTITY, "order_transaction_capture_refund");
+    assert_eq!(
+        criteria["filter"],
+        json!([{"type": "equals", "field": "transactionCapture.transaction.orderId", "value": ORDER}])
+    );
+    assert_eq!(criteria["limit"], REFUND_SEARCH_LIMIT);
+    assert!(criteria["associations"]["positions"].is_object());
+    assert!(criteria["associations"]["stateMachineState"].is_object());
+    assert!(criteria["associations"]["transactionCapture"]["associations"]["transaction"].is_object());
+    assert_eq!(criteria["sort"][0]["field"], "createdAt");
+}
+
+#[test]
+fn a_completed_refund_with_positions_refunds_those_lines_and_a_cancelled_one_is_skipped() {
+    let refunds = refunds(ADMIN_SEARCH_REFUND.as_bytes());
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    let refund = &refunds[0];
+    assert_eq!(refund.refund_id.as_str(), COMPLETED_REFUND);
+    assert_eq!(refund.order_id.as_str(), ORDER);
+    assert_eq!(refund.shop, shop().id);
+    assert_eq!(refund.created_at, at("2026-11-23T08:14:58.402Z"));
+    assert_eq!(
+        refund.lines,
+        [line("11aa22bb33cc44dd55ee66ff77889901", 1), line("11aa22bb33cc44dd55ee66ff77889903", 1)]
+    );
+    // Lines say what went back; the money is not used then.
+    assert_eq!(refund.amount_minor, None);
+}
+
+#[test]
+fn a_refund_without_positions_refunds_its_amount_read_from_the_exact_text() {
+    let without_positions = refund_answer(|refund| refund["positions"] = json!([]));
+    let refunds = refunds(&without_positions);
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!((refunds[0].lines.as_slice(), refunds[0].amount_minor), (&[][..], Some(2735)));
+    // A float that is not exact in binary is read from its text, not through f64.
+    let noisy = edited(ADMIN_SEARCH_REFUND, |json| {
+        json["data"][1]["positions"] = Value::Null;
+        json["data"][1]["amount"]["totalPrice"] = serde_json::from_str("27.349999999999998").unwrap_or_default();
+    });
+    assert_eq!(self::refunds(&noisy)[0].amount_minor, Some(2735));
+    // A refund of nothing is no refund.
+    let zero = edited(ADMIN_SEARCH_REFUND, |json| {
+        json["data"][1]["positions"] = json!([]);
+        json["data"][1]["amount"]["totalPrice"] = json!(0);
+    });
+    assert_eq!(self::refunds(&zero), []);
+}
+
+#[test]
+fn refunds_that_are_not_completed_are_skipped() {
+    for state in ["open", "in_progress", "failed", "cancelled"] {
+        let body = refund_answer(|refund| refund["stateMachineState"]["technicalName"] = json!(state));
+        assert_eq!(refunds(&body), [], "{state}");
+    }
+}
+
+#[test]
+fn positions_naming_a_line_twice_add_up_and_positions_without_units_are_left_out() {
+    let body = edited(ADMIN_SEARCH_REFUND, |json| {
+        let positions = &mut json["data"][1]["positions"];
+        let mut again = positions[0].clone();
+        again["quantity"] = json!(1);
+        let mut money_only = positions[1].clone();
+        money_only["orderLineItemId"] = json!("11aa22bb33cc44dd55ee66ff77889902");
+        money_only["quantity"] = Value::Null;
+        if let Some(list) = positions.as_array_mut() {
+            list.push(again);
+            list.push(money_only);
+        }
+    });
+    assert_eq!(
+        refunds(&body)[0].lines,
+        [line("11aa22bb33cc44dd55ee66ff77889901", 2), line("11aa22bb33cc44dd55ee66ff77889903", 1)]
+    );
+}
+
+#[test]
+fn the_same_refund_twice_and_refunds_of_other_orders_are_left_out() {
+    let body = edited(ADMIN_SEARCH_REFUND, |json| {
+        let completed = json["data"][1].clone();
+        let mut other = completed.clone();
+        other["id"] = json!("44dd55ee66ff478899aabbccddeeff99");
+        other["transactionCapture"]["transaction"]["orderId"] = json!("b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0");
+        if let Some(data) = json["data"].as_array_mut() {
+            data.push(completed);
+            data.push(other);
+        }
+    });
+    let refunds = refunds(&body);
+    assert_eq!(refunds.iter().map(|r| r.refund_id.as_str()).collect::<Vec<_>>(), [COMPLETED_REFUND]);
+}
+
+#[test]
+fn a_hostile_refund_or_line_id_is_refused() {
+    let hostile_refund = refund_answer(|refund| refund["id"] = json!("44dd' OR 1=1 --"));
+    assert!(matches!(refund_error(&hostile_refund), InputError::Invalid { field: "refund id", .. }));
+    let hostile_line = edited(ADMIN_SEARCH_REFUND, |json| {
+        json["data"][1]["positions"][0]["orderLineItemId"] = json!("../../".repeat(40));
+    });
+    assert!(matches!(refund_error(&hostile_line), InputError::Invalid { field: "line id", .. }));
+}
+
+/// An edit of one refund entity.
+type Edit = dyn Fn(&mut Value);
+
+#[test]
+fn a_malformed_refund_answer_is_an_error_never_an_empty_result() {
+    assert!(matches!(refund_error(b"<html>"), InputError::MalformedJson(_)));
+    assert_eq!(refund_error(b"{}"), InputError::Missing("data"));
+    assert!(matches!(refund_error(br#"{"data": {}}"#), InputError::Invalid { field: "data", .. }));
+    assert!(matches!(refund_error(br#"{"data": [7]}"#), InputError::Invalid { .. }));
+    let too_many = edited(ADMIN_SEARCH_REFUND, |json| {
+        json["data"] = Value::Array(vec![json["data"][0].clone(); REFUND_SEARCH_LIMIT + 1]);
+    });
+    assert!(matches!(refund_error(&too_many), InputError::Invalid { field: "data", .. }));
+    let cases: [(&str, &Edit); 7] = [
+        ("order_transaction_capture_refund.stateMachineState.technicalName", &|r| r["stateMachineState"] = Value::Null),
+        ("order_transaction_capture_refund.createdAt", &|r| r["createdAt"] = json!("gestern")),
+        ("order_transaction_capture_refund.transactionCapture.transaction.orderId", &|r| {
+            r["transactionCapture"] = Value::Null
+        }),
+        ("order_transaction_capture_refund.positions", &|r| r["positions"] = json!({"id": "x"})),
+        ("order_transaction_capture_refund_position.quantity", &|r| r["positions"][0]["quantity"] = json!("1")),
+        ("order_transaction_capture_refund.amount.totalPrice", &|r| {
+            r["positions"] = json!([]);
+            r["amount"]["totalPrice"] = json!("viel");
+        }),
+        ("order_transaction_capture_refund.amount.totalPrice", &|r| {
+            r["positions"] = json!([]);
+            r["amount"]["totalPrice"] = json!(-27.35);
+        }),
+    ];
+    for (field, edit) in cases {
+        let error = refund_error(&refund_answer(edit));
+        let named = match &error {
+            InputError::Missing(f) | InputError::Invalid { field: f, .. } => *f,
+            other => panic!("{field}: {other:?}"),
+        };
+        assert_eq!(named, field, "{error:?}");
+    }
+}
+
+#[test]
+fn a_refund_answer_cut_short_is_an_error_and_never_a_panic() {
+    let body = ADMIN_SEARCH_REFUND.trim_end().as_bytes();
+    for cut in (0..body.len()).step_by(61) {
+        assert!(fetched_refunds(&body[..cut], &lookup()).is_err(), "cut at {cut}");
+    }
 }

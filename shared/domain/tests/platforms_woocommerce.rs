@@ -7,11 +7,12 @@ use serde_json::{json, Value};
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::CustomerProfile;
 use stammkunde_domain::error::InputError;
-use stammkunde_domain::ids::{CustomerId, OrderId};
+use stammkunde_domain::ids::{CustomerId, OrderId, RefundId};
 use stammkunde_domain::ingest::Change;
 use stammkunde_domain::order::{Order, PaymentState, Platform};
 use stammkunde_domain::platforms::woocommerce::{is_ping, parse};
 use stammkunde_domain::platforms::ParseOutcome;
+use stammkunde_domain::refund::Refund;
 
 const ORDER_PROCESSING: &str = include_str!("../../../fixtures/webhooks/woocommerce/order_processing.json");
 const ORDER_PENDING: &str = include_str!("../../../fixtures/webhooks/woocommerce/order_pending.json");
@@ -38,12 +39,31 @@ fn customer_and_order(body: &[u8]) -> (CustomerProfile, Order) {
     }
 }
 
+/// The order of an order body, whatever customer and refunds come with it.
 fn only_order(body: &[u8]) -> Order {
-    match changes("order.updated", body).as_slice() {
-        [Change::RecordOrder(order)] => order.clone(),
-        [Change::UpsertCustomer(_), Change::RecordOrder(order)] => order.clone(),
-        other => panic!("expected an order, got {other:?}"),
+    let changes = changes("order.updated", body);
+    let mut orders = changes.iter().filter_map(|change| match change {
+        Change::RecordOrder(order) => Some(order.clone()),
+        _ => None,
+    });
+    match (orders.next(), orders.next()) {
+        (Some(order), None) => order,
+        _ => panic!("expected one order, got {changes:?}"),
     }
+}
+
+/// The refunds an order body carries (they follow its order).
+fn refunds(body: &[u8]) -> Vec<Refund> {
+    let changes = changes("order.updated", body);
+    let first = changes.iter().position(|change| matches!(change, Change::RecordRefund(_))).unwrap_or(changes.len());
+    assert!(matches!(changes[..first].last(), Some(Change::RecordOrder(_))), "{changes:?}");
+    changes[first..]
+        .iter()
+        .map(|change| match change {
+            Change::RecordRefund(refund) => refund.clone(),
+            other => panic!("expected only refunds after the order, got {other:?}"),
+        })
+        .collect()
 }
 
 fn edited(fixture: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
@@ -95,6 +115,7 @@ fn a_processing_woocommerce_order_becomes_a_customer_and_a_paid_order() {
 #[test]
 fn woocommerce_line_totals_are_after_coupons_and_without_tax_even_when_prices_include_tax() {
     let (_, order) = customer_and_order(ORDER_PROCESSING.as_bytes());
+    assert_eq!(order.total_minor, Some(8914));
     // The shop enters gross prices (`prices_include_tax: true`), yet `total` is net of tax.
     assert!(!order.taxes_included);
     let amounts: Vec<i64> = order.lines.iter().map(|l| l.amount_minor).collect();
@@ -187,6 +208,7 @@ fn shop_local_dates_are_converted_with_the_shops_time_zone_when_no_gmt_twin_exis
     let order = only_order(&body);
     // Berlin is UTC+1 in November: 11:02:13 local is 10:02:13 UTC.
     assert_eq!(order.placed_at, at("2026-11-20T10:02:13Z"));
+    assert_eq!(order.paid_at, Some(at("2026-11-20T10:02:20Z")));
     assert_eq!(order.version.updated_at, at("2026-11-20T10:05:40Z"));
     assert_eq!(order.payment, PaymentState::Paid);
 }
@@ -342,4 +364,82 @@ fn every_fixture_cut_short_is_an_error_and_never_a_panic() {
             assert!(outcome.is_err(), "{topic} cut at {cut} parsed: {outcome:?}");
         }
     }
+}
+
+#[test]
+fn a_partly_refunded_order_carries_its_refund_as_money_dated_by_the_orders_last_change() {
+    let order = only_order(ORDER_PARTIALLY_REFUNDED.as_bytes());
+    assert_eq!(
+        refunds(ORDER_PARTIALLY_REFUNDED.as_bytes()),
+        vec![Refund {
+            shop: shop().id,
+            order_id: OrderId::parse("1175").unwrap_or_else(|e| panic!("{e}")),
+            refund_id: RefundId::parse("1190").unwrap_or_else(|e| panic!("{e}")),
+            // The order lists no refund dates: its modification, the refund's own write, stands in.
+            created_at: at("2026-11-18T15:30:05Z"),
+            // `total` "-12.90": WooCommerce names no lines, only the money.
+            lines: vec![],
+            amount_minor: Some(1290),
+        }]
+    );
+    assert_eq!(order.total_minor, Some(5291));
+}
+
+#[test]
+fn every_refund_of_an_order_is_recorded_with_its_own_amount() {
+    let body = edited(ORDER_PARTIALLY_REFUNDED, |json| {
+        json["refunds"] = json!([
+            {"id": 1190, "reason": "", "total": "-12.90"},
+            {"id": 1194, "reason": "Porto", "total": "-0.05"},
+            {"id": 1195, "reason": "nur Rücklagerung", "total": "0.00"},
+        ]);
+    });
+    let refunds = refunds(&body);
+    let amounts: Vec<(&str, Option<i64>)> = refunds.iter().map(|r| (r.refund_id.as_str(), r.amount_minor)).collect();
+    // A refund of nothing (a restock only) takes nothing back and is left out.
+    assert_eq!(amounts, [("1190", Some(1290)), ("1194", Some(5))]);
+    assert!(refunds.iter().all(|r| r.lines.is_empty()));
+}
+
+#[test]
+fn paid_at_and_fulfilled_at_come_from_the_gmt_fields() {
+    let completed = only_order(ORDER_PARTIALLY_REFUNDED.as_bytes());
+    // `date_paid_gmt` 08:12:50 and `date_completed_gmt` 13:00:00 are UTC; the plain twins an hour later are Berlin time.
+    assert_eq!(completed.paid_at, Some(at("2026-11-10T08:12:50Z")));
+    assert_eq!(completed.fulfilled_at, Some(at("2026-11-11T13:00:00Z")));
+
+    let processing = only_order(ORDER_PROCESSING.as_bytes());
+    assert_eq!(processing.paid_at, Some(at("2026-11-20T10:02:20Z")));
+    assert_eq!(processing.fulfilled_at, None);
+
+    let pending = only_order(ORDER_PENDING.as_bytes());
+    assert_eq!((pending.paid_at, pending.fulfilled_at), (None, None));
+}
+
+#[test]
+fn a_completion_date_left_on_an_order_that_is_no_longer_completed_is_not_fulfilment() {
+    let reopened = edited(ORDER_PARTIALLY_REFUNDED, |json| json["status"] = json!("processing"));
+    assert_eq!(only_order(&reopened).fulfilled_at, None);
+    let local_only = edited(ORDER_PARTIALLY_REFUNDED, |json| remove(json, &["date_completed_gmt"]));
+    // Only the shop-local field left: Berlin 14:00 is 13:00 UTC.
+    assert_eq!(only_order(&local_only).fulfilled_at, Some(at("2026-11-11T13:00:00Z")));
+}
+
+#[test]
+fn a_refund_without_an_id_or_a_total_or_with_a_hostile_id_is_refused() {
+    let with_refund = |refund: Value| edited(ORDER_PARTIALLY_REFUNDED, |json| json["refunds"] = json!([refund]));
+    assert_eq!(order_error(&with_refund(json!({"reason": "", "total": "-1.00"}))), InputError::Missing("refunds[].id"));
+    assert_eq!(order_error(&with_refund(json!({"id": 1190, "reason": ""}))), InputError::Missing("refunds[].total"));
+    assert!(matches!(
+        order_error(&with_refund(json!({"id": "1190'--", "total": "-1.00"}))),
+        InputError::Invalid { field: "refund id", .. }
+    ));
+    assert!(matches!(
+        order_error(&with_refund(json!({"id": 1190, "total": "zwölf"}))),
+        InputError::Invalid { field: "refunds[].total", .. }
+    ));
+    assert!(matches!(
+        order_error(&edited(ORDER_PARTIALLY_REFUNDED, |json| json["refunds"] = json!([7]))),
+        InputError::Invalid { field: "refunds[]", .. }
+    ));
 }

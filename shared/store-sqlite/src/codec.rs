@@ -58,18 +58,38 @@ pub fn corrupt(key: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { key: key.to_owned(), reason: reason.into() }
 }
 
-/// A page cursor: the last customer id of the page, opaque to callers (base64) so they do not
+/// A page cursor: the sort key of the page's last item, opaque to callers (base64) so they do not
 /// build their own.
-pub fn cursor_after(last: &CustomerId) -> String {
-    URL_SAFE_NO_PAD.encode(last.as_str())
+pub fn cursor_from(last_key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(last_key)
 }
 
-/// The customer id a cursor resumes after. A cursor we did not make is refused as corrupt input
-/// rather than guessed at.
-pub fn parse_cursor(cursor: &str) -> Result<CustomerId, StoreError> {
+/// The sort key a cursor resumes after, still to be checked by the page that reads it. A cursor
+/// we did not make is refused as corrupt input rather than guessed at.
+pub fn cursor_key(cursor: &str) -> Result<String, StoreError> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|error| corrupt("page cursor", error.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|error| corrupt("page cursor", error.to_string()))?;
+    String::from_utf8(bytes).map_err(|error| corrupt("page cursor", error.to_string()))
+}
+
+/// The cursor after the page's last customer, for pages ordered by customer id.
+pub fn cursor_after(last: &CustomerId) -> String {
+    cursor_from(last.as_str())
+}
+
+/// The customer id a cursor resumes after.
+pub fn parse_cursor(cursor: &str) -> Result<CustomerId, StoreError> {
+    let text = cursor_key(cursor)?;
     CustomerId::parse(&text).map_err(|error| corrupt("page cursor", error.to_string()))
+}
+
+/// A stored timestamp read back from a cursor: it must be in exactly the form `timestamp` writes,
+/// or it would not compare with the column as the page expects.
+pub fn parse_stored_timestamp(key: &str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+    let at = parse_timestamp(key, text)?;
+    if timestamp(&at)? != text {
+        return Err(corrupt(key, format!("timestamp `{text}` is not in the stored form")));
+    }
+    Ok(at)
 }
 
 /// Parses an id read back from a column, reporting a bad one as corrupt data.

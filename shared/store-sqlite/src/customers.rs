@@ -11,10 +11,11 @@ use stammkunde_domain::ingest::PrivacyRequest;
 use stammkunde_domain::ledger::Balance;
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::{CustomerStore, Page, PageRequest, PAGE_LIMIT_MAX};
+use stammkunde_domain::refund::Refund;
 
 use crate::codec::{self, corrupt};
-use crate::error::SqlResultExt;
-use crate::{orders, shops, SqliteStore};
+use crate::error::{constraint_failed, from_sqlite, SqlResultExt};
+use crate::{orders, refunds, shops, SqliteStore};
 
 /// Creates the customer, or replaces the fields a newer profile carries (never of a deleted
 /// customer: what the platform deleted, we do not fill in again). `None` fields keep what
@@ -110,51 +111,58 @@ pub fn mark_deleted(
     Ok(changed == 1)
 }
 
-/// Creates an empty row for a customer we know only by id (the ledger needs one for the balance).
-pub fn ensure_row(conn: &Connection, shop: &ShopId, customer: &CustomerId) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO customers (shop, customer_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
-        .and_then(|mut statement| statement.execute(params![shop.as_str(), customer.as_str()]))
-        .or_store("creating a customer row")?;
-    Ok(())
-}
-
-pub fn balance(conn: &Connection, shop: &ShopId, customer: &CustomerId) -> Result<Option<Balance>, StoreError> {
-    conn.prepare_cached("SELECT available, pending FROM customers WHERE shop = ?1 AND customer_id = ?2")
-        .and_then(|mut statement| {
-            statement
-                .query_row(params![shop.as_str(), customer.as_str()], |row| {
-                    Ok(Balance { available: row.get(0)?, pending: row.get(1)? })
-                })
-                .optional()
-        })
-        .or_store("reading a balance")
-}
-
-/// Writes a new balance, guarded by the one it was computed from.
-pub fn replace_balance(
+/// Moves the end of the customer's ledger: the length from `from_len` to `to_len` and the balances
+/// by `delta`, only if the ledger still holds `from_len` entries. That guard is the append's
+/// condition, so it is one UPDATE of the row the balances live on. A customer without a row has
+/// an empty ledger: a first append creates the row (a bare customer); any other changes nothing.
+/// Returns whether the ledger moved.
+pub fn advance_ledger(
     conn: &Connection,
     shop: &ShopId,
     customer: &CustomerId,
-    old: Balance,
-    new: Balance,
+    from_len: u32,
+    to_len: u32,
+    delta: Balance,
 ) -> Result<bool, StoreError> {
-    let changed = conn
+    let moved = conn
         .prepare_cached(
-            "UPDATE customers SET available = ?3, pending = ?4
-             WHERE shop = ?1 AND customer_id = ?2 AND available = ?5 AND pending = ?6",
+            "UPDATE customers SET ledger_len = ?4, available = available + ?5, pending = pending + ?6
+             WHERE shop = ?1 AND customer_id = ?2 AND ledger_len = ?3",
         )
         .and_then(|mut statement| {
             statement.execute(params![
                 shop.as_str(),
                 customer.as_str(),
-                new.available,
-                new.pending,
-                old.available,
-                old.pending
+                from_len,
+                to_len,
+                delta.available,
+                delta.pending
             ])
         })
-        .or_store("moving a balance")?;
-    Ok(changed == 1)
+        .map_err(|error| balance_error("moving a ledger's end", error))?;
+    if moved == 1 || from_len != 0 {
+        return Ok(moved == 1);
+    }
+    let created = conn
+        .prepare_cached(
+            "INSERT INTO customers (shop, customer_id, ledger_len, available, pending) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (shop, customer_id) DO NOTHING",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![shop.as_str(), customer.as_str(), to_len, delta.available, delta.pending])
+        })
+        .or_store("creating a customer for their first entry")?;
+    Ok(created == 1)
+}
+
+/// A balance that would leave 64 bits becomes a REAL in SQLite's arithmetic, which the STRICT
+/// column refuses: that is the ledger invariant failing (bounded entries never get there), not a
+/// backend fault.
+fn balance_error(context: &str, error: rusqlite::Error) -> StoreError {
+    if constraint_failed(&error) == Some(rusqlite::ffi::SQLITE_CONSTRAINT_DATATYPE) {
+        return StoreError::Invariant(format!("{context}: the entries would overflow the balance"));
+    }
+    from_sqlite(context, error)
 }
 
 /// The columns as stored, before they are checked and turned into domain types.
@@ -284,6 +292,17 @@ impl CustomerStore for SqliteStore {
 
     async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError> {
         self.readers.read(|conn| shops::privacy_requests(conn, shop))
+    }
+
+    async fn refunds(&self, shop: &ShopId, order: &OrderId) -> Result<Vec<Refund>, StoreError> {
+        self.readers.read(|conn| refunds::refunds(conn, shop, order))
+    }
+
+    async fn customers(&self, shop: &ShopId, page: PageRequest) -> Result<Page<CustomerId>, StoreError> {
+        // Through the primary key: every row, deleted customers and tombstones included.
+        let sql = "SELECT customer_id FROM customers WHERE shop = ?1 AND customer_id > ?2
+                   ORDER BY customer_id LIMIT ?3";
+        self.readers.read(|conn| index_page(conn, sql, &[&shop.as_str()], &page))
     }
 
     async fn customers_by_email(

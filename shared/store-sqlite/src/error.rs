@@ -49,6 +49,12 @@ impl<T> SqlResultExt<T> for Result<T, rusqlite::Error> {
     }
 }
 
+/// The extended result code of a failed constraint (`SQLITE_CONSTRAINT_UNIQUE`, …), if a
+/// constraint is what failed.
+pub fn constraint_failed(error: &rusqlite::Error) -> Option<std::ffi::c_int> {
+    error.sqlite_error().filter(|e| e.code == ErrorCode::ConstraintViolation).map(|e| e.extended_code)
+}
+
 pub fn writer_stopped() -> StoreError {
     StoreError::unavailable("sqlite writer", SqliteStoreError::WriterStopped)
 }

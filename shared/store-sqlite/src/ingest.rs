@@ -12,10 +12,11 @@ use stammkunde_domain::ids::{DeliveryId, ShopId};
 use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::IngestStore;
+use stammkunde_domain::refund::Refund;
 
 use crate::codec;
 use crate::error::SqlResultExt;
-use crate::{customers, orders, shops, SqliteStore};
+use crate::{customers, orders, refunds, shops, SqliteStore};
 
 /// Most expired delivery records one prune deletes, so housekeeping never makes a batch slow.
 const PRUNE_ROWS_MAX: i64 = 1_000;
@@ -64,22 +65,24 @@ pub fn prune_expired_deliveries(conn: &Connection, now: DateTime<Utc>) -> Result
     .execute(params![now, PRUNE_ROWS_MAX])
 }
 
-/// A change ready for the writer: an order's JSON body is encoded up front, on the caller's task,
-/// because under load the single writer thread is the bottleneck and should only run SQL.
+/// A change ready for the writer: the JSON body of an order or a refund is encoded up front, on
+/// the caller's task, because under load the single writer thread is the bottleneck and should
+/// only run SQL.
 struct Prepared {
     change: Change,
-    order_body: Option<String>,
+    body: Option<String>,
 }
 
 fn prepare(changes: &[Change]) -> Result<Vec<Prepared>, StoreError> {
     changes
         .iter()
         .map(|change| {
-            let order_body = match change {
+            let body = match change {
                 Change::RecordOrder(order) => Some(codec::to_json("an order", order)?),
+                Change::RecordRefund(refund) => Some(codec::to_json("a refund", refund)?),
                 _ => None,
             };
-            Ok(Prepared { change: change.clone(), order_body })
+            Ok(Prepared { change: change.clone(), body })
         })
         .collect()
 }
@@ -121,11 +124,19 @@ fn record_order(conn: &Connection, order: &Order, body: Option<&str>) -> Result<
     Ok(ChangeOutcome { applied: stored || moved, order })
 }
 
+fn record_refund(conn: &Connection, refund: &Refund, body: Option<&str>) -> Result<bool, StoreError> {
+    match body {
+        Some(body) => refunds::record_refund(conn, refund, body),
+        // `prepare` encodes every refund; encoding here only keeps this path total.
+        None => refunds::record_refund(conn, refund, &codec::to_json("a refund", refund)?),
+    }
+}
+
 /// Applies one change under its own guard.
 fn apply_change(conn: &Connection, prepared: &Prepared) -> Result<ChangeOutcome, StoreError> {
     match &prepared.change {
         Change::UpsertCustomer(profile) => customers::upsert_profile(conn, profile).map(changed),
-        Change::RecordOrder(order) => record_order(conn, order, prepared.order_body.as_deref()),
+        Change::RecordOrder(order) => record_order(conn, order, prepared.body.as_deref()),
         Change::DeleteCustomer { shop, customer_id, at } => {
             customers::mark_deleted(conn, shop, customer_id, at).map(changed)
         }
@@ -135,6 +146,7 @@ fn apply_change(conn: &Connection, prepared: &Prepared) -> Result<ChangeOutcome,
         }
         Change::RecordPrivacyRequest(request) => shops::record_privacy_request(conn, request).map(changed),
         Change::RecordUninstall { shop, at } => shops::record_uninstall(conn, shop, at).map(changed),
+        Change::RecordRefund(refund) => record_refund(conn, refund, prepared.body.as_deref()).map(changed),
     }
 }
 

@@ -8,14 +8,17 @@
 
 mod checkpointer;
 mod codec;
+mod codes;
 mod customers;
 mod error;
 mod ingest;
 mod ledger;
 mod orders;
 mod readers;
+mod refunds;
 mod schema;
 mod shops;
+mod timers;
 mod writer;
 
 use std::path::Path;
@@ -25,6 +28,7 @@ use stammkunde_domain::clock::Clock;
 use stammkunde_domain::error::StoreError;
 
 pub use error::SqliteStoreError;
+pub use schema::migrations;
 pub use writer::{WriteStats, BATCH_JOBS_MAX, QUEUE_JOBS_MAX};
 
 use checkpointer::Checkpointer;

@@ -1,4 +1,5 @@
-//! Shop-level state: the Shopware registration, the latest uninstall, and privacy requests.
+//! Shop-level state: the Shopware registration, the latest uninstall, privacy requests, and the
+//! sweeps' bookmarks.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -54,16 +55,39 @@ pub fn record_uninstall(conn: &Connection, shop: &ShopId, at: &DateTime<Utc>) ->
     Ok(changed == 1)
 }
 
-fn begin(conn: &Connection, shop: &ShopId, url: &str, pending: &Secret, at: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO shops (shop, shop_url, pending_secret, registered_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (shop) DO UPDATE SET
-             shop_url = excluded.shop_url, pending_secret = excluded.pending_secret,
-             registered_at = excluded.registered_at",
-    )
-    .and_then(|mut statement| statement.execute(params![shop.as_str(), url, pending.expose(), at]))
-    .or_store("beginning a registration")?;
-    Ok(())
+/// The registration a shop asked for, in the order of the statement's parameters.
+struct Registration {
+    url: String,
+    pending: Secret,
+    requested_at: String,
+    at: String,
+}
+
+/// Stores the registration only if it was requested after the last accepted one: the upsert's
+/// WHERE is the guard, so a replay (the same `timestamp`) or an older request changes nothing.
+fn begin(conn: &Connection, shop: &ShopId, registration: &Registration) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO shops (shop, shop_url, pending_secret, registration_requested_at, registered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (shop) DO UPDATE SET
+                 shop_url = excluded.shop_url, pending_secret = excluded.pending_secret,
+                 registration_requested_at = excluded.registration_requested_at,
+                 registered_at = excluded.registered_at
+             WHERE shops.registration_requested_at IS NULL
+                OR shops.registration_requested_at < excluded.registration_requested_at",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                shop.as_str(),
+                registration.url,
+                registration.pending.expose(),
+                registration.requested_at,
+                registration.at
+            ])
+        })
+        .or_store("beginning a registration")?;
+    Ok(changed == 1)
 }
 
 /// The secrets a confirmation stores, in the order of the statement's parameters.
@@ -96,21 +120,25 @@ fn confirm(conn: &Connection, shop: &ShopId, confirmation: &Confirmation) -> Res
 }
 
 fn registration(conn: &Connection, shop: &ShopId) -> Result<Option<ShopwareRegistration>, StoreError> {
-    type Columns = (String, Option<String>, Option<String>, Option<String>, Option<String>, String, Option<String>);
+    type Secrets = (Option<String>, Option<String>, Option<String>, Option<String>);
+    type Columns = (String, Secrets, String, Option<String>, Option<String>);
     let row: Option<Columns> = conn
         .prepare_cached(
-            "SELECT shop_url, pending_secret, shop_secret, api_key, secret_key, registered_at, confirmed_at
+            "SELECT shop_url, pending_secret, shop_secret, api_key, secret_key, registered_at,
+                    registration_requested_at, confirmed_at
              FROM shops WHERE shop = ?1 AND shop_url IS NOT NULL AND registered_at IS NOT NULL",
         )
         .and_then(|mut statement| {
             statement
                 .query_row(params![shop.as_str()], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?))
+                    let secrets = (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+                    Ok((row.get(0)?, secrets, row.get(5)?, row.get(6)?, row.get(7)?))
                 })
                 .optional()
         })
         .or_store("reading a registration")?;
-    let Some((shop_url, pending, secret, api_key, secret_key, registered_at, confirmed_at)) = row else {
+    let Some((shop_url, (pending, secret, api_key, secret_key), registered_at, requested_at, confirmed_at)) = row
+    else {
         return Ok(None);
     };
     let key = format!("registration of {shop}");
@@ -122,6 +150,7 @@ fn registration(conn: &Connection, shop: &ShopId) -> Result<Option<ShopwareRegis
         api_key: api_key.map(Secret::new),
         secret_key: secret_key.map(Secret::new),
         registered_at: codec::parse_timestamp(&key, &registered_at)?,
+        requested_at: codec::parse_optional_timestamp(&key, requested_at)?,
         confirmed_at: codec::parse_optional_timestamp(&key, confirmed_at)?,
     }))
 }
@@ -134,6 +163,23 @@ fn uninstalled_at(conn: &Connection, shop: &ShopId) -> Result<Option<DateTime<Ut
     codec::parse_optional_timestamp(&format!("shop {shop}"), at.flatten())
 }
 
+fn sweep_mark(conn: &Connection, shop: &ShopId, name: &str) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached("SELECT value FROM sweep_marks WHERE shop = ?1 AND name = ?2")
+        .and_then(|mut statement| statement.query_row(params![shop.as_str(), name], |row| row.get(0)).optional())
+        .or_store("reading a sweep mark")
+}
+
+/// A bookmark is the sweep's own progress, written by one sweep at a time: the last write wins.
+fn set_sweep_mark(conn: &Connection, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO sweep_marks (shop, name, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (shop, name) DO UPDATE SET value = excluded.value",
+    )
+    .and_then(|mut statement| statement.execute(params![shop.as_str(), name, value]))
+    .or_store("setting a sweep mark")?;
+    Ok(())
+}
+
 #[async_trait]
 impl ShopStore for SqliteStore {
     async fn begin_registration(
@@ -141,11 +187,17 @@ impl ShopStore for SqliteStore {
         shop: &ShopId,
         shop_url: &str,
         pending_secret: &Secret,
+        requested_at: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let (shop, url, pending, at) =
-            (shop.clone(), shop_url.to_owned(), pending_secret.clone(), codec::timestamp(&at)?);
-        self.writer.write(move |tx| begin(tx, &shop, &url, &pending, &at)).await
+    ) -> Result<bool, StoreError> {
+        let shop = shop.clone();
+        let registration = Registration {
+            url: shop_url.to_owned(),
+            pending: pending_secret.clone(),
+            requested_at: codec::timestamp(&requested_at)?,
+            at: codec::timestamp(&at)?,
+        };
+        self.writer.write(move |tx| begin(tx, &shop, &registration)).await
     }
 
     async fn confirm_registration(
@@ -172,5 +224,14 @@ impl ShopStore for SqliteStore {
 
     async fn uninstalled_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.readers.read(|conn| uninstalled_at(conn, shop))
+    }
+
+    async fn sweep_mark(&self, shop: &ShopId, name: &str) -> Result<Option<String>, StoreError> {
+        self.readers.read(|conn| sweep_mark(conn, shop, name))
+    }
+
+    async fn set_sweep_mark(&self, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError> {
+        let (shop, name, value) = (shop.clone(), name.to_owned(), value.to_owned());
+        self.writer.write(move |tx| set_sweep_mark(tx, &shop, &name, &value)).await
     }
 }

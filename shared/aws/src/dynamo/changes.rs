@@ -15,7 +15,9 @@ use super::codec::shop::{encode_privacy_request, UNINSTALLED_AT};
 use super::codec::{key_item, s, time, Item};
 use super::errors::contention;
 use super::expr::Expr;
-use super::schema::{order_key, profile_key, uninstall_key, Key, CUSTOMER_INDEXES, PK};
+use super::schema::{
+    order_key, profile_key, shop_customers_index_value, uninstall_key, Key, BY_SHOP, CUSTOMER_INDEXES, PK,
+};
 use super::{put_condition_failed, update_condition_failed, DynamoStore};
 
 /// Puts of one order before giving up as contended: the first, and one with the stored customer
@@ -79,7 +81,9 @@ impl DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut expr = Expr::default();
-        let mut update = expr.set_clause(vec![(DELETED_AT, time(at))]).unwrap_or_default();
+        // Deleted customers stay in the shop's listing (`by_shop`); a tombstone joins it.
+        let set = vec![(DELETED_AT, time(at)), (BY_SHOP.attribute, s(shop_customers_index_value(shop)))];
+        let mut update = expr.set_clause(set).unwrap_or_default();
         let indexes: Vec<String> = CUSTOMER_INDEXES.iter().map(|i| expr.name(i.attribute)).collect();
         update.push_str(&format!(" REMOVE {}", indexes.join(", ")));
         // No `attribute_exists`: an unknown customer gets a tombstone (the item with only `da`), so
@@ -150,6 +154,26 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(None),
             Err(err) => put_condition_failed(err).map(|old| Some(old.unwrap_or_default())),
+        }
+    }
+
+    /// A put of a new item (`attribute_not_exists`): true if written, false if the key was taken.
+    /// Without ALL_OLD: callers of this need only the answer.
+    pub(super) async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let condition = format!("attribute_not_exists({})", expr.name(PK));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => put_condition_failed(err).map(|_| false),
         }
     }
 

@@ -5,10 +5,13 @@
 //! (`1763884800` or `1763884800.123456789`): exact to the nanosecond, numerically comparable in
 //! condition expressions, and small because DynamoDB trims trailing zeros.
 
+pub(crate) mod code;
 pub(crate) mod customer;
 pub(crate) mod ledger;
 pub(crate) mod order;
+pub(crate) mod refund;
 pub(crate) mod shop;
+pub(crate) mod timer;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};

@@ -19,6 +19,9 @@
 //! - a last order applies if the item is not deleted and has no last order or an older one (a
 //!   missing item is created with only that); the last-order index key `g3` moves with it.
 //!
+//! Every write also sets the shop's listing key `g7` (`by_shop`): it creates the item's entry in
+//! that index, or sets the value it already has (which costs no index write).
+//!
 //! Every write to a profile item changes at least one guard (existence, `su`, `lo`, `da`), so an
 //! UpdateItem conditional on all four still seeing what was read applies exactly what was decided.
 
@@ -32,7 +35,7 @@ use super::codec::customer::{profile_attributes, DELETED_AT, LAST_ORDER_AT, SOUR
 use super::codec::{key_item, s, time, Item, Reader};
 use super::errors::{contention, store_error};
 use super::expr::Expr;
-use super::schema::{last_order_index_value, profile_key, Key, BY_LAST_ORDER, PK};
+use super::schema::{last_order_index_value, profile_key, shop_customers_index_value, Key, BY_LAST_ORDER, BY_SHOP, PK};
 use super::{conflict_backoff, DynamoStore};
 
 /// Read–decide–write rounds before a customer write that keeps losing races reports contention.
@@ -65,7 +68,7 @@ pub(super) struct Plan {
     /// For each part, in order: whether it applies.
     pub(super) applied: Vec<bool>,
     /// The attributes to SET: those of every applying profile (a later one's value wins), then
-    /// the last order and its index key if one applies.
+    /// the last order and its index key if one applies, then the `by_shop` key if anything does.
     pub(super) set: Vec<(&'static str, AttributeValue)>,
 }
 
@@ -117,6 +120,9 @@ pub(super) fn plan(shop: &ShopId, read: &Guards, parts: &[Part<'_>]) -> Plan {
     if let Some(at) = last_order {
         set.push((LAST_ORDER_AT, time(at)));
         set.push((BY_LAST_ORDER.attribute, s(last_order_index_value(shop, at.date_naive()))));
+    }
+    if applied.contains(&true) {
+        set.push((BY_SHOP.attribute, s(shop_customers_index_value(shop))));
     }
     Plan { applied, set }
 }
@@ -207,16 +213,9 @@ impl DynamoStore {
         set: Vec<(&'static str, AttributeValue)>,
     ) -> Result<bool, StoreError> {
         let mut expr = Expr::default();
-        let Some(update) = expr.set_clause(set) else {
-            // Nothing to set: only profiles without any field applied, and those only create a
-            // missing item (every other part sets `su` or `lo`). An UpdateItem needs something to
-            // set, so the item is created with just its key by a conditional PutItem (also 1 WRU).
-            if read.exists {
-                return Ok(true);
-            }
-            let condition = pinned(&mut expr, read);
-            return self.put_if(key_item(key), condition, expr).await.map(|old| old.is_none());
-        };
+        // Never empty when called: a plan that writes always sets the `by_shop` key (`plan`), so
+        // even a profile without any field creates its item with one UpdateItem.
+        let update = expr.set_clause(set).unwrap_or_default();
         let condition = pinned(&mut expr, read);
         self.update_if(key, update, condition, expr).await
     }
@@ -268,9 +267,10 @@ mod tests {
         let p = profile(Some(at(0)));
         let plan = plan(&shop(), &Guards::default(), &[Part::Profile(&p), Part::LastOrder(at(5))]);
         assert_eq!(plan.applied, vec![true, true]);
-        assert_eq!(names(&plan), vec!["fn", "su", "lo", "g3"]);
+        assert_eq!(names(&plan), vec!["fn", "su", "lo", "g3", "g7"]);
         assert_eq!(value(&plan, "lo"), Some(&time(at(5))));
         assert_eq!(value(&plan, "g3"), Some(&s("demo#L#2026-03-02")));
+        assert_eq!(value(&plan, "g7"), Some(&s("demo#A")));
     }
 
     #[test]
@@ -278,7 +278,7 @@ mod tests {
         let p = profile(Some(at(0)));
         let plan = plan(&shop(), &stored(Some(10), Some(1)), &[Part::Profile(&p), Part::LastOrder(at(5))]);
         assert_eq!(plan.applied, vec![false, true]);
-        assert_eq!(names(&plan), vec!["lo", "g3"]);
+        assert_eq!(names(&plan), vec!["lo", "g3", "g7"]);
     }
 
     #[test]
@@ -286,7 +286,7 @@ mod tests {
         let p = profile(Some(at(20)));
         let plan = plan(&shop(), &stored(Some(10), Some(10)), &[Part::Profile(&p), Part::LastOrder(at(5))]);
         assert_eq!(plan.applied, vec![true, false]);
-        assert_eq!(names(&plan), vec!["fn", "su"]);
+        assert_eq!(names(&plan), vec!["fn", "su", "g7"]);
     }
 
     #[test]
@@ -313,14 +313,14 @@ mod tests {
         let snapshot = profile(None);
         let created = plan(&shop(), &Guards::default(), &[Part::Profile(&snapshot)]);
         assert_eq!(created.applied, vec![true]);
-        assert_eq!(names(&created), vec!["fn"]);
+        assert_eq!(names(&created), vec!["fn", "g7"]);
         let known = plan(&shop(), &stored(None, None), &[Part::Profile(&snapshot)]);
         assert_eq!(known.applied, vec![false]);
         // An earlier part of the same delivery that created the item makes it known, as one
         // write per part would have.
         let after_order = plan(&shop(), &Guards::default(), &[Part::LastOrder(at(1)), Part::Profile(&snapshot)]);
         assert_eq!(after_order.applied, vec![true, false]);
-        assert_eq!(names(&after_order), vec!["lo", "g3"]);
+        assert_eq!(names(&after_order), vec!["lo", "g3", "g7"]);
     }
 
     #[test]
@@ -367,6 +367,6 @@ mod tests {
         let item = new_customer_item(&shop(), &customer, &[Part::Profile(&p), Part::LastOrder(at(0))]);
         let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
         names.sort_unstable();
-        assert_eq!(names, vec!["fn", "g3", "lo", "pk", "sk"]);
+        assert_eq!(names, vec!["fn", "g3", "g7", "lo", "pk", "sk"]);
     }
 }

@@ -1,7 +1,7 @@
 //! `IngestStore`: delivery deduplication and applying a delivery's changes.
 //!
-//! A delivery is applied in three steps: the changes with writes of their own (orders, privacy
-//! requests, uninstalls) in delivery order; then, per customer the delivery touches (by a profile,
+//! A delivery is applied in three steps: the changes with writes of their own (orders, refunds,
+//! privacy requests, uninstalls) in delivery order; then, per customer the delivery touches (by a profile,
 //! or as the customer of a stored order), at most one write of profile and last order together
 //! (`customer_writes`), a `DeleteCustomer` keeping its own write in its place; then the delivery
 //! record. A Shopify `orders/paid` (profile and order of one customer) is thus one UpdateItem on
@@ -92,7 +92,7 @@ impl<'a> Customers<'a> {
 }
 
 impl DynamoStore {
-    /// Applies a change that has a write of its own (orders, privacy requests, uninstalls) and
+    /// Applies a change that has a write of its own (orders, refunds, privacy requests, uninstalls) and
     /// collects what it asks of a customer. Returns whether its own write changed stored state.
     async fn apply_change<'a>(
         &self,
@@ -131,6 +131,7 @@ impl DynamoStore {
             }
             Change::RecordPrivacyRequest(request) => self.record_privacy_request(request).await,
             Change::RecordUninstall { shop, at } => self.record_uninstall(shop, *at).await,
+            Change::RecordRefund(refund) => self.record_refund(refund).await,
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod changes;
 mod codec;
+mod codes;
 mod customer_writes;
 mod customers;
 mod errors;
@@ -10,8 +11,11 @@ mod ingest;
 pub mod items;
 mod ledger;
 mod paging;
+mod refunds;
 pub mod schema;
 mod shops;
+mod timers;
+mod transact;
 mod wru;
 
 use aws_sdk_dynamodb::error::SdkError;
@@ -31,11 +35,13 @@ use expr::Expr;
 use schema::{Key, PK, SK};
 
 pub use codec::Item;
+pub use codes::IMPORT_CODES_MAX;
 pub use schema::create_table;
 pub use wru::{item_size_bytes, wru_for_item};
 
 /// Most pages one read follows before giving up: 1 MB each, far above any customer's ledger or
-/// any shop's privacy requests. A bound so a runaway partition cannot loop a Lambda forever.
+/// any shop's privacy requests. A bound so a runaway partition cannot loop a Lambda forever (and
+/// the most requests one filtered index page makes).
 const QUERY_PAGES_MAX: usize = 64;
 
 /// Backoff base between attempts of a write that lost a race (see `conflict_backoff`).

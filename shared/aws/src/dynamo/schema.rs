@@ -1,6 +1,6 @@
 //! The single-table layout: key shapes, index names and the table definition.
 //!
-//! Table definition (the SAM template must mirror this exactly):
+//! Table definition (the SAM template must mirror this exactly; a test compares them):
 //!
 //! ```yaml
 //! Table:
@@ -13,6 +13,11 @@
 //!       - { AttributeName: g1, AttributeType: S }
 //!       - { AttributeName: g2, AttributeType: S }
 //!       - { AttributeName: g3, AttributeType: S }
+//!       - { AttributeName: g4, AttributeType: S }
+//!       - { AttributeName: due, AttributeType: N }
+//!       - { AttributeName: g5, AttributeType: S }
+//!       - { AttributeName: g6, AttributeType: S }
+//!       - { AttributeName: g7, AttributeType: S }
 //!     KeySchema:
 //!       - { AttributeName: pk, KeyType: HASH }
 //!       - { AttributeName: sk, KeyType: RANGE }
@@ -26,31 +31,63 @@
 //!       - IndexName: by_last_order
 //!         KeySchema: [{ AttributeName: g3, KeyType: HASH }, { AttributeName: pk, KeyType: RANGE }]
 //!         Projection: { ProjectionType: KEYS_ONLY }
+//!       - IndexName: by_due
+//!         KeySchema: [{ AttributeName: g4, KeyType: HASH }, { AttributeName: due, KeyType: RANGE }]
+//!         Projection: { ProjectionType: KEYS_ONLY }
+//!       - IndexName: by_pool
+//!         KeySchema: [{ AttributeName: g5, KeyType: HASH }, { AttributeName: pk, KeyType: RANGE }]
+//!         Projection: { ProjectionType: KEYS_ONLY }
+//!       - IndexName: by_shop_code
+//!         KeySchema: [{ AttributeName: g6, KeyType: HASH }, { AttributeName: pk, KeyType: RANGE }]
+//!         Projection: { ProjectionType: INCLUDE, NonKeyAttributes: [rw] }
+//!       - IndexName: by_shop
+//!         KeySchema: [{ AttributeName: g7, KeyType: HASH }, { AttributeName: pk, KeyType: RANGE }]
+//!         Projection: { ProjectionType: KEYS_ONLY }
 //!     TimeToLiveSpecification: { AttributeName: expires_at, Enabled: true }
 //! ```
 //!
 //! Items (`{shop}`, `{customer}`, … are the domain ids, which never contain `#`):
 //!
-//! | item | pk | sk |
-//! |---|---|---|
-//! | customer profile | `{shop}#C#{customer}` | `C` |
-//! | ledger entry | `{shop}#C#{customer}` | `L#{business key}` |
-//! | order | `{shop}#O#{order}` | `O` |
-//! | delivery id | `{shop}#D#{delivery id}` | `D` (TTL `expires_at`) |
-//! | privacy request | `{shop}#P` | `{kind}#{request ref}` |
-//! | Shopware registration | `{shop}#S` | `R` |
-//! | uninstall | `{shop}#S` | `U` |
+//! | item | pk | sk | index keys |
+//! |---|---|---|---|
+//! | customer profile | `{shop}#C#{customer}` | `C` | `g1`, `g2`, `g3` while not deleted; `g7` always |
+//! | ledger entry | `{shop}#C#{customer}` | `L#{position:010}` | |
+//! | timer | `{shop}#C#{customer}` | `T` | `g4` + `due` while a timer is due |
+//! | order | `{shop}#O#{order}` | `O` | |
+//! | refund | `{shop}#O#{order}` | `F#{refund}` | |
+//! | coupon code | `{shop}#K#{code}` | `K` | `g6` always; `g5` while in its pool |
+//! | code claim (redemption → code) | `{shop}#R#{redemption}` | `R` | |
+//! | delivery id | `{shop}#D#{delivery id}` | `D` (TTL `expires_at`) | |
+//! | privacy request | `{shop}#P` | `{kind}#{request ref}` | |
+//! | Shopware registration | `{shop}#S` | `R` | |
+//! | uninstall | `{shop}#S` | `U` | |
+//! | sweep mark | `{shop}#S` | `M#{name}` | |
 //!
-//! The indexes are sparse: only customer profiles carry `g1` (`{shop}#E#{email}`), `g2`
-//! (`{shop}#B#{MM-DD}`) and `g3` (`{shop}#L#{YYYY-MM-DD}`, UTC), and a deleted customer drops all
-//! three. Their sort key is the table's own `pk`, so no extra attribute is stored for it and a page
-//! comes back ordered by customer.
+//! The indexes are sparse: an item is in an index only while it carries the index's keys.
+//! - `by_email` (`g1` = `{shop}#E#{email}`), `by_birthday` (`g2` = `{shop}#B#{MM-DD}`) and
+//!   `by_last_order` (`g3` = `{shop}#L#{YYYY-MM-DD}`, UTC) hold live customer profiles: a deleted
+//!   customer drops all three, so the sweeps never mail them.
+//! - `by_shop` (`g7` = `{shop}#A`) holds every profile item, deleted ones too: the listing for
+//!   recalculations. Customers known only from ledger entries (no profile item) are not in it;
+//!   through ingest every customer with an order has a profile item.
+//! - `by_due` (`g4` = `{shop}#T`, range `due`, epoch seconds as a number like every timestamp
+//!   here) holds the timers that are due some time; clearing a timer removes both keys.
+//! - `by_pool` (`g5` = `{shop}#P#{reward}`) holds the codes waiting in a reward's pool; a claim
+//!   removes `g5` in the same transaction that binds the code.
+//! - `by_shop_code` (`g6` = `{shop}#K`) holds every code of the shop, ordered by code. It projects
+//!   the reward (`rw`) so a listing of one reward filters on the index; the reward never changes,
+//!   so claims and returns never rewrite this index.
+//!
+//! Every sort key but `by_due`'s is the table's own `pk`, so no extra attribute is stored for it
+//! and a page comes back ordered by customer (or code). `by_due` sorts by time; ties come back in
+//! an order DynamoDB keeps stable, and page cursors carry the table key, so paging never skips or
+//! repeats.
 //!
 //! There is no balance item: a customer's balance is derived, the replay of their ledger entries,
-//! which share the profile's partition. Exactly-once is the entry's key (a conditional put of the
-//! entry is the whole append, 1 write unit, no transaction), so the balance can never disagree
-//! with the entries, and reading it is the same one Query that reads the profile (entries are a
-//! few hundred bytes each; a strongly consistent read unit covers 4 KB).
+//! which share the profile's partition. An append is conditional on the position it takes (a
+//! conditional put of the entry, 1 write unit, no transaction, for the usual single entry), so the
+//! balance can never disagree with the entries, and reading it is the same one Query that reads
+//! the profile (entries are a few hundred bytes each; a strongly consistent read unit covers 4 KB).
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -58,10 +95,10 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::NaiveDate;
+use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
-use stammkunde_domain::ids::{CustomerId, DeliveryId, OrderId, ShopId};
+use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RefundId, RewardId, ShopId};
 use stammkunde_domain::ingest::PrivacyRequestKind;
-use stammkunde_domain::ledger::BusinessKey;
 use std::time::Duration;
 
 use super::errors::store_error;
@@ -71,7 +108,8 @@ pub const SK: &str = "sk";
 /// The TTL attribute, epoch seconds. Only delivery records carry it.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
-/// One sparse index over customer profiles: its name and its partition key attribute.
+/// One sparse index over customer profiles: its name and its partition key attribute (the sort
+/// key is `pk`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CustomerIndex {
     pub name: &'static str,
@@ -81,7 +119,69 @@ pub struct CustomerIndex {
 pub const BY_EMAIL: CustomerIndex = CustomerIndex { name: "by_email", attribute: "g1" };
 pub const BY_BIRTHDAY: CustomerIndex = CustomerIndex { name: "by_birthday", attribute: "g2" };
 pub const BY_LAST_ORDER: CustomerIndex = CustomerIndex { name: "by_last_order", attribute: "g3" };
+/// The indexes the sweeps select through: a deleted customer leaves all of them.
 pub const CUSTOMER_INDEXES: [CustomerIndex; 3] = [BY_EMAIL, BY_BIRTHDAY, BY_LAST_ORDER];
+/// Every profile item of a shop, deleted customers included (not one of `CUSTOMER_INDEXES`,
+/// which a deletion removes).
+pub const BY_SHOP: CustomerIndex = CustomerIndex { name: "by_shop", attribute: "g7" };
+/// Codes waiting in a reward's pool.
+pub const BY_POOL: CustomerIndex = CustomerIndex { name: "by_pool", attribute: "g5" };
+/// Every code of a shop.
+pub const BY_SHOP_CODE: CustomerIndex = CustomerIndex { name: "by_shop_code", attribute: "g6" };
+
+/// The timers index: partition `g4`, sorted by the due time.
+pub const BY_DUE: &str = "by_due";
+pub const TIMER_INDEX_ATTRIBUTE: &str = "g4";
+/// A timer's due time (a number: epoch seconds), the sort key of `by_due`.
+pub const DUE: &str = "due";
+/// A code's reward: projected into `by_shop_code` so a listing of one reward filters there.
+pub const CODE_REWARD: &str = "rw";
+
+/// One global secondary index as the table declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexDefinition {
+    pub name: &'static str,
+    pub hash: &'static str,
+    pub range: &'static str,
+    /// Non-key attributes projected (`INCLUDE`); empty for `KEYS_ONLY`.
+    pub include: &'static [&'static str],
+}
+
+const fn keyed_by_pk(index: CustomerIndex) -> IndexDefinition {
+    IndexDefinition { name: index.name, hash: index.attribute, range: PK, include: &[] }
+}
+
+/// Every index of the table, as `create_table` creates them and the template declares them.
+pub const INDEXES: [IndexDefinition; 7] = [
+    keyed_by_pk(BY_EMAIL),
+    keyed_by_pk(BY_BIRTHDAY),
+    keyed_by_pk(BY_LAST_ORDER),
+    IndexDefinition { name: BY_DUE, hash: TIMER_INDEX_ATTRIBUTE, range: DUE, include: &[] },
+    keyed_by_pk(BY_POOL),
+    IndexDefinition { name: BY_SHOP_CODE.name, hash: BY_SHOP_CODE.attribute, range: PK, include: &[CODE_REWARD] },
+    keyed_by_pk(BY_SHOP),
+];
+
+/// Every key attribute of the table and its indexes, with its type.
+pub const KEY_ATTRIBUTES: [(&str, AttributeKind); 10] = [
+    (PK, AttributeKind::S),
+    (SK, AttributeKind::S),
+    (BY_EMAIL.attribute, AttributeKind::S),
+    (BY_BIRTHDAY.attribute, AttributeKind::S),
+    (BY_LAST_ORDER.attribute, AttributeKind::S),
+    (TIMER_INDEX_ATTRIBUTE, AttributeKind::S),
+    (DUE, AttributeKind::N),
+    (BY_POOL.attribute, AttributeKind::S),
+    (BY_SHOP_CODE.attribute, AttributeKind::S),
+    (BY_SHOP.attribute, AttributeKind::S),
+];
+
+/// A key attribute's type (the SDK's `ScalarAttributeType` is not `const`-constructible).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttributeKind {
+    S,
+    N,
+}
 
 pub const SK_PROFILE: &str = "C";
 pub const SK_ORDER: &str = "O";
@@ -89,6 +189,11 @@ pub const SK_DELIVERY: &str = "D";
 pub const SK_REGISTRATION: &str = "R";
 pub const SK_UNINSTALL: &str = "U";
 pub const SK_LEDGER_PREFIX: &str = "L#";
+pub const SK_TIMER: &str = "T";
+pub const SK_REFUND_PREFIX: &str = "F#";
+pub const SK_CODE: &str = "K";
+pub const SK_CLAIM: &str = "R";
+pub const SK_SWEEP_MARK_PREFIX: &str = "M#";
 
 /// A primary key: partition and sort key values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,12 +227,65 @@ pub fn profile_key(shop: &ShopId, customer: &CustomerId) -> Key {
     Key::new(customer_pk(shop, customer), SK_PROFILE)
 }
 
-pub fn ledger_key(shop: &ShopId, customer: &CustomerId, key: &BusinessKey) -> Key {
-    Key::new(customer_pk(shop, customer), format!("{SK_LEDGER_PREFIX}{key}"))
+/// Zero-padded to the ten digits of `u32::MAX`, so sort key order is position order.
+pub fn ledger_sk(position: u32) -> String {
+    format!("{SK_LEDGER_PREFIX}{position:010}")
+}
+
+pub fn ledger_key(shop: &ShopId, customer: &CustomerId, position: u32) -> Key {
+    Key::new(customer_pk(shop, customer), ledger_sk(position))
+}
+
+/// The position in a ledger entry's sort key.
+pub fn position_from_sk(sk: &str) -> Option<u32> {
+    let digits = sk.strip_prefix(SK_LEDGER_PREFIX)?;
+    (digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
+}
+
+pub fn timer_key(shop: &ShopId, customer: &CustomerId) -> Key {
+    Key::new(customer_pk(shop, customer), SK_TIMER)
+}
+
+pub fn timer_index_value(shop: &ShopId) -> String {
+    format!("{shop}#T")
+}
+
+pub fn order_pk(shop: &ShopId, order: &OrderId) -> String {
+    format!("{shop}#O#{order}")
 }
 
 pub fn order_key(shop: &ShopId, order: &OrderId) -> Key {
-    Key::new(format!("{shop}#O#{order}"), SK_ORDER)
+    Key::new(order_pk(shop, order), SK_ORDER)
+}
+
+pub fn refund_key(shop: &ShopId, order: &OrderId, refund: &RefundId) -> Key {
+    Key::new(order_pk(shop, order), format!("{SK_REFUND_PREFIX}{refund}"))
+}
+
+pub fn code_key(shop: &ShopId, code: &CouponCode) -> Key {
+    Key::new(format!("{shop}#K#{code}"), SK_CODE)
+}
+
+/// Recovers the code from a code item's partition key of this shop.
+pub fn code_from_pk(shop: &ShopId, pk: &str) -> Option<CouponCode> {
+    let rest = pk.strip_prefix(shop.as_str())?.strip_prefix("#K#")?;
+    CouponCode::parse(rest).ok().filter(|code| code.as_str() == rest)
+}
+
+pub fn claim_key(shop: &ShopId, redemption: &IdempotencyKey) -> Key {
+    Key::new(format!("{shop}#R#{redemption}"), SK_CLAIM)
+}
+
+pub fn pool_index_value(shop: &ShopId, reward: &RewardId) -> String {
+    format!("{shop}#P#{reward}")
+}
+
+pub fn shop_codes_index_value(shop: &ShopId) -> String {
+    format!("{shop}#K")
+}
+
+pub fn shop_customers_index_value(shop: &ShopId) -> String {
+    format!("{shop}#A")
 }
 
 pub fn delivery_key(shop: &ShopId, id: &DeliveryId) -> Key {
@@ -150,6 +308,10 @@ pub fn uninstall_key(shop: &ShopId) -> Key {
     Key::new(format!("{shop}#S"), SK_UNINSTALL)
 }
 
+pub fn sweep_mark_key(shop: &ShopId, name: &str) -> Key {
+    Key::new(format!("{shop}#S"), format!("{SK_SWEEP_MARK_PREFIX}{name}"))
+}
+
 pub fn email_index_value(shop: &ShopId, email: &str) -> String {
     format!("{shop}#E#{email}")
 }
@@ -168,6 +330,10 @@ pub fn last_order_index_value(shop: &ShopId, date: NaiveDate) -> String {
 const TABLE_ACTIVE_POLLS_MAX: u32 = 120;
 const TABLE_ACTIVE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+fn definition_error(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::backend("table definition", e)
+}
+
 /// Creates the table as described in the module documentation, waits until it is ACTIVE and
 /// enables TTL on `expires_at`. For tests and local tooling; production tables come from SAM.
 pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError> {
@@ -177,24 +343,28 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
-    for attribute in [PK, SK].into_iter().chain(CUSTOMER_INDEXES.iter().map(|i| i.attribute)) {
+    for (attribute, kind) in KEY_ATTRIBUTES {
+        let kind = match kind {
+            AttributeKind::S => ScalarAttributeType::S,
+            AttributeKind::N => ScalarAttributeType::N,
+        };
         request = request.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(attribute)
-                .attribute_type(ScalarAttributeType::S)
+                .attribute_type(kind)
                 .build()
-                .map_err(|e| StoreError::backend("table definition", e))?,
+                .map_err(definition_error)?,
         );
     }
-    for index in CUSTOMER_INDEXES {
+    for index in INDEXES {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
-                .key_schema(key(index.attribute, KeyType::Hash)?)
-                .key_schema(key(PK, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .key_schema(key(index.hash, KeyType::Hash)?)
+                .key_schema(key(index.range, KeyType::Range)?)
+                .projection(projection(index))
                 .build()
-                .map_err(|e| StoreError::backend("table definition", e))?,
+                .map_err(definition_error)?,
         );
     }
     request.send().await.map_err(|e| store_error("CreateTable", e))?;
@@ -203,7 +373,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .attribute_name(TTL_ATTRIBUTE)
         .enabled(true)
         .build()
-        .map_err(|e| StoreError::backend("table definition", e))?;
+        .map_err(definition_error)?;
     client
         .update_time_to_live()
         .table_name(name)
@@ -214,12 +384,16 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+fn projection(index: IndexDefinition) -> Projection {
+    if index.include.is_empty() {
+        return Projection::builder().projection_type(ProjectionType::KeysOnly).build();
+    }
+    let builder = Projection::builder().projection_type(ProjectionType::Include);
+    index.include.iter().fold(builder, |b, attribute| b.non_key_attributes(*attribute)).build()
+}
+
 fn key(attribute: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
-    KeySchemaElement::builder()
-        .attribute_name(attribute)
-        .key_type(key_type)
-        .build()
-        .map_err(|e| StoreError::backend("table definition", e))
+    KeySchemaElement::builder().attribute_name(attribute).key_type(key_type).build().map_err(definition_error)
 }
 
 async fn wait_until_active(client: &Client, name: &str) -> Result<(), StoreError> {
@@ -248,5 +422,35 @@ mod tests {
         let pk = customer_pk(&shop(), &customer);
         assert_eq!(customer_from_pk(&shop(), &pk), Some(customer));
         assert_eq!(customer_from_pk(&ShopId::parse("dem").unwrap_or_else(|e| panic!("{e}")), &pk), None);
+    }
+
+    #[test]
+    fn ledger_sort_keys_sort_in_position_order_and_give_their_position_back() {
+        let keys: Vec<String> = [1, 9, 10, 11, 100, u32::MAX].into_iter().map(ledger_sk).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        assert_eq!(keys[0], "L#0000000001");
+        for (sk, position) in keys.iter().zip([1, 9, 10, 11, 100, u32::MAX]) {
+            assert_eq!(position_from_sk(sk), Some(position));
+        }
+        for other in ["L#1", "L#earn:order:1", "L#00000000x1", "C", "L#99999999999"] {
+            assert_eq!(position_from_sk(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_code_survives_the_round_trip_through_its_partition_key() {
+        let code = CouponCode::parse("SK-ABCD").unwrap_or_else(|e| panic!("{e}"));
+        let key = code_key(&shop(), &code);
+        assert_eq!(code_from_pk(&shop(), &key.pk), Some(code));
+        assert_eq!(code_from_pk(&shop(), "demo#K#sk-abcd"), None, "stored codes are upper case");
+    }
+
+    #[test]
+    fn every_index_key_attribute_is_declared_once() {
+        for index in INDEXES {
+            for attribute in [index.hash, index.range] {
+                assert_eq!(KEY_ATTRIBUTES.iter().filter(|(a, _)| *a == attribute).count(), 1, "{attribute}");
+            }
+        }
     }
 }

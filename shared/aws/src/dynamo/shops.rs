@@ -1,4 +1,5 @@
-//! `ShopStore`: Shopware registrations and the app's uninstall.
+//! `ShopStore`: Shopware registrations, the app's uninstall, and the sweeps' bookmarks (one item
+//! per shop and name, `{shop}#S` / `M#{name}`, overwritten by each `set_sweep_mark`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,15 +10,14 @@ use stammkunde_domain::registration::ShopwareRegistration;
 use stammkunde_domain::secret::Secret;
 
 use super::codec::shop::{
-    decode_registration, API_KEY, CONFIRMED_AT, PENDING_SECRET, REGISTERED_AT, SECRET_KEY, SHOP_SECRET, SHOP_URL,
-    UNINSTALLED_AT,
+    decode_registration, encode_sweep_mark, API_KEY, CONFIRMED_AT, PENDING_SECRET, REGISTERED_AT, REQUESTED_AT,
+    SECRET_KEY, SHOP_SECRET, SHOP_URL, SWEEP_MARK, UNINSTALLED_AT,
 };
 use super::codec::{s, time, Reader};
 use super::errors::store_error;
 use super::expr::Expr;
-use super::schema::{registration_key, uninstall_key};
+use super::schema::{registration_key, sweep_mark_key, uninstall_key};
 use super::DynamoStore;
-use crate::dynamo::codec::key_item;
 
 #[async_trait]
 impl ShopStore for DynamoStore {
@@ -26,29 +26,26 @@ impl ShopStore for DynamoStore {
         shop: &ShopId,
         shop_url: &str,
         pending_secret: &Secret,
+        requested_at: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        // Unconditional: a repeated registration replaces the pending secret and leaves the
-        // confirmed one (and the credentials) signing until the new one is confirmed.
+    ) -> Result<bool, StoreError> {
+        // Conditional on the request being newer than the last accepted one, so a replayed
+        // registration URL (the same signed timestamp) gets no new secret; of two registrations
+        // with one timestamp, exactly one passes the condition. A newer registration replaces the
+        // pending secret and leaves the confirmed one (and the credentials) signing until the new
+        // one is confirmed.
         let mut expr = Expr::default();
         let update = expr
             .set_clause(vec![
                 (SHOP_URL, s(shop_url)),
                 (PENDING_SECRET, s(pending_secret.expose())),
+                (REQUESTED_AT, time(requested_at)),
                 (REGISTERED_AT, time(at)),
             ])
             .unwrap_or_default();
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&registration_key(shop))))
-            .update_expression(update)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", e))?;
-        Ok(())
+        let (last, requested) = (expr.name(REQUESTED_AT), expr.value(time(requested_at)));
+        let condition = format!("attribute_not_exists({last}) OR {last} < {requested}");
+        self.update_if(&registration_key(shop), update, condition, expr).await
     }
 
     async fn confirm_registration(
@@ -85,5 +82,24 @@ impl ShopStore for DynamoStore {
             Some(item) => Reader::new(&item).opt_time(UNINSTALLED_AT),
             None => Ok(None),
         }
+    }
+
+    async fn sweep_mark(&self, shop: &ShopId, name: &str) -> Result<Option<String>, StoreError> {
+        match self.get(&sweep_mark_key(shop, name)).await? {
+            Some(item) => Reader::new(&item).opt_s(SWEEP_MARK).map(|v| v.map(str::to_owned)),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_sweep_mark(&self, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError> {
+        // Unconditional: a bookmark is the sweep's own progress, and the last write is the latest.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode_sweep_mark(shop, name, value)))
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", e))?;
+        Ok(())
     }
 }

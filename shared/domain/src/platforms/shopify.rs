@@ -2,9 +2,31 @@
 //! `X-Shopify-API-Version`).
 //!
 //! The topic comes from the `X-Shopify-Topic` header, never from the body: Shopify's own samples
-//! reuse one body for every order topic. Every order topic carries the full Order resource, so all
-//! four produce the same snapshot; the version (`updated_at`, then payment progress) decides which
-//! snapshot wins when deliveries arrive out of order.
+//! reuse one body for every order topic. Every order topic we take (`ORDER_TOPICS`) carries the
+//! full Order resource, so all of them produce the same snapshot; the version (`updated_at`, then
+//! payment progress) decides which snapshot wins when deliveries arrive out of order.
+//! `orders/edited` is not one of them: its body is only the edit (`{"order_edit": {..}}`), and the
+//! `orders/updated` that follows every edit carries the edited order.
+//!
+//! Refunds arrive twice: as the Refund resource of `refunds/create`, and embedded in every later
+//! order body (`refunds[]`, the same resource). Both become the same `RecordRefund`, stored once
+//! under (order, refund id), so whichever arrives first counts and repeats change nothing. A
+//! refund is its lines and quantities (`refund_line_items[]`); its money is not read, as the
+//! ledger takes points back per line. A refund without lines (shipping, a goodwill payment) is a
+//! refund of no goods.
+//!
+//! Times and totals of an order:
+//!
+//! * `paid_at` is always `None`: the Order resource has no field that says when it was paid.
+//!   `processed_at` is when the order was placed (or imported), also for a bank transfer paid days
+//!   later, and the transactions that do carry the time are not in the payload.
+//! * `fulfilled_at` is set once `fulfillment_status` is `fulfilled`: the newest `created_at` of
+//!   the successful `fulfillments[]` (the last parcel completes the order; cancelled or failed
+//!   fulfilments shipped nothing). A body without successful fulfilments (trimmed with
+//!   `include_fields`) falls back to `updated_at`, the last change, which is no earlier than the
+//!   fulfilment.
+//! * `total_minor` is `total_price` in shop money (goods, shipping, tax and tips after discounts,
+//!   as placed): refunds and edits reduce `current_total_price`, never this.
 //!
 //! Payment states (`financial_status`):
 //!
@@ -28,14 +50,29 @@ use super::{
 use crate::config::ShopConfig;
 use crate::customer::{clean_text, CustomerProfile};
 use crate::error::InputError;
-use crate::ids::{CustomerId, DeliveryId, LineId, OrderId};
+use crate::ids::{CustomerId, DeliveryId, LineId, OrderId, RefundId};
 use crate::ingest::{Change, PrivacyRequest, PrivacyRequestKind};
 use crate::money::{minor_from_json, Currency};
 use crate::order::{Order, OrderLine, OrderVersion, PaymentState, Platform, ORDER_LINES_MAX};
+use crate::refund::{Refund, RefundLine, REFUND_LINES_MAX};
 
 /// Most entries we read from a per-line or per-order list (tax lines, discount allocations,
 /// discount codes, shipping lines). Real orders have a few.
 const SUB_LIST_MAX: usize = 100;
+
+/// Most fulfilments we read from one order. Each ships at least one line, so real orders have no
+/// more than a handful; the bound is the one on lines.
+const FULFILLMENTS_MAX: usize = ORDER_LINES_MAX;
+
+/// Topics whose body is the full Order resource.
+const ORDER_TOPICS: [&str; 6] = [
+    "orders/create",
+    "orders/paid",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/fulfilled",
+    "orders/partially_fulfilled",
+];
 
 /// Most order ids a privacy request may name. Shopify sends the customer's orders; a customer with
 /// more than this is implausible and the list is refused rather than truncated.
@@ -52,31 +89,31 @@ pub fn parse(
     if shop.platform != Platform::Shopify {
         return Err(invalid("shop", "is not a Shopify shop"));
     }
-    // Topics we do not act on are answered without reading the body: nothing in it matters.
-    let handled = matches!(
-        topic,
-        "orders/create"
-            | "orders/paid"
-            | "orders/updated"
-            | "orders/cancelled"
-            | "customers/create"
-            | "customers/update"
-            | "customers/delete"
-            | "app/uninstalled"
-            | "customers/data_request"
-            | "customers/redact"
-            | "shop/redact"
-    );
-    if topic == "refunds/create" {
-        return Ok(ParseOutcome::Ignored { reason: "refunds are applied by the ledger (not yet)".into() });
+    if topic == "orders/edited" {
+        let reason = "`orders/edited` carries only the edit; the `orders/updated` that follows carries the order";
+        return Ok(ParseOutcome::Ignored { reason: reason.into() });
     }
+    // Topics we do not act on are answered without reading the body: nothing in it matters.
+    let handled = ORDER_TOPICS.contains(&topic)
+        || matches!(
+            topic,
+            "refunds/create"
+                | "customers/create"
+                | "customers/update"
+                | "customers/delete"
+                | "app/uninstalled"
+                | "customers/data_request"
+                | "customers/redact"
+                | "shop/redact"
+        );
     if !handled {
         return Ok(ParseOutcome::Ignored { reason: format!("topic `{}` is not handled", shown(topic)) });
     }
     let json = parse_json(body)?;
     expect_object(&json, "body")?;
     let changes = match topic {
-        "orders/create" | "orders/paid" | "orders/updated" | "orders/cancelled" => order_changes(&json, shop)?,
+        _ if ORDER_TOPICS.contains(&topic) => order_changes(&json, shop)?,
+        "refunds/create" => vec![Change::RecordRefund(refund(&json, shop, None, &REFUND_BODY)?)],
         "customers/create" | "customers/update" => vec![Change::UpsertCustomer(customer_profile(&json, shop)?)],
         "customers/delete" => vec![Change::DeleteCustomer {
             shop: shop.id.clone(),
@@ -89,15 +126,18 @@ pub fn parse(
     Ok(ParseOutcome::Changes(changes))
 }
 
-/// `[UpsertCustomer, RecordOrder]` for a customer's order, `[RecordOrder]` for a guest's.
+/// `[UpsertCustomer, RecordOrder]` for a customer's order, `[RecordOrder]` for a guest's, each
+/// followed by one `RecordRefund` per embedded refund.
 fn order_changes(json: &Value, shop: &ShopConfig) -> Result<Vec<Change>, InputError> {
     let profile = order_customer(json, shop)?;
     let order = order(json, shop, profile.as_ref().map(|p| p.customer_id.clone()))?;
-    let mut changes = Vec::with_capacity(2);
+    let refunds = embedded_refunds(json, shop, &order.order_id)?;
+    let mut changes = Vec::with_capacity(2 + refunds.len());
     if let Some(profile) = profile {
         changes.push(Change::UpsertCustomer(profile));
     }
     changes.push(Change::RecordOrder(order));
+    changes.extend(refunds.into_iter().map(Change::RecordRefund));
     Ok(changes)
 }
 
@@ -126,7 +166,131 @@ fn order(json: &Value, shop: &ShopConfig, customer_id: Option<CustomerId>) -> Re
         discount_codes: discount_codes(json)?,
         placed_at,
         version: OrderVersion::of(updated_at, payment, cancelled),
+        // No field of the order says when it was paid: see the module documentation.
+        paid_at: None,
+        fulfilled_at: fulfilled_at(json, updated_at)?,
+        total_minor: shop_money(json, "total_price_set", "total_price", "total_price", currency)?,
     })
+}
+
+/// When the order was fulfilled in full: `None` until `fulfillment_status` is `fulfilled`, then
+/// the newest `created_at` of its successful fulfilments, else `updated_at` (see the module
+/// documentation).
+fn fulfilled_at(json: &Value, updated_at: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, InputError> {
+    if opt_str(json, "fulfillment_status", "fulfillment_status")? != Some("fulfilled") {
+        return Ok(None);
+    }
+    let mut latest = None;
+    for fulfillment in array(json, "fulfillments", "fulfillments", FULFILLMENTS_MAX)? {
+        expect_object(fulfillment, "fulfillments[]")?;
+        if opt_str(fulfillment, "status", "fulfillments[].status")? != Some("success") {
+            continue;
+        }
+        latest = latest.max(opt_rfc3339(fulfillment, "created_at", "fulfillments[].created_at")?);
+    }
+    Ok(Some(latest.unwrap_or(updated_at)))
+}
+
+/// Field names of a refund as errors report them: a `refunds/create` body is the Refund resource
+/// itself, an order body carries the same resource in `refunds[]`.
+struct RefundFields {
+    refund: &'static str,
+    id: &'static str,
+    order_id: &'static str,
+    created_at: &'static str,
+    processed_at: &'static str,
+    lines: &'static str,
+    line: &'static str,
+    line_item_id: &'static str,
+    quantity: &'static str,
+}
+
+const REFUND_BODY: RefundFields = RefundFields {
+    refund: "body",
+    id: "id",
+    order_id: "order_id",
+    created_at: "created_at",
+    processed_at: "processed_at",
+    lines: "refund_line_items",
+    line: "refund_line_items[]",
+    line_item_id: "refund_line_items[].line_item_id",
+    quantity: "refund_line_items[].quantity",
+};
+
+const EMBEDDED_REFUND: RefundFields = RefundFields {
+    refund: "refunds[]",
+    id: "refunds[].id",
+    order_id: "refunds[].order_id",
+    created_at: "refunds[].created_at",
+    processed_at: "refunds[].processed_at",
+    lines: "refunds[].refund_line_items",
+    line: "refunds[].refund_line_items[]",
+    line_item_id: "refunds[].refund_line_items[].line_item_id",
+    quantity: "refunds[].refund_line_items[].quantity",
+};
+
+/// The refunds an order body carries. Each names its order; one naming another order than the
+/// body's is a sender bug.
+fn embedded_refunds(json: &Value, shop: &ShopConfig, order_id: &OrderId) -> Result<Vec<Refund>, InputError> {
+    array(json, "refunds", "refunds", SUB_LIST_MAX)?
+        .iter()
+        .map(|entry| refund(entry, shop, Some(order_id), &EMBEDDED_REFUND))
+        .collect()
+}
+
+/// A Refund resource: which lines went back and how many (see the module documentation). Inside
+/// an order, `enclosing` is that order, which stands in for a missing `order_id`.
+fn refund(
+    json: &Value,
+    shop: &ShopConfig,
+    enclosing: Option<&OrderId>,
+    fields: &RefundFields,
+) -> Result<Refund, InputError> {
+    expect_object(json, fields.refund)?;
+    let refund_id = RefundId::parse(&req_id(json, "id", fields.id)?)?;
+    let order_id = match (opt_id(json, "order_id", fields.order_id)?, enclosing) {
+        (Some(id), Some(order)) if id == order.as_str() => order.clone(),
+        (Some(_), Some(_)) => return Err(invalid(fields.order_id, "names another order than the one it is in")),
+        (Some(id), None) => OrderId::parse(&id)?,
+        (None, Some(order)) => order.clone(),
+        (None, None) => return Err(InputError::Missing(fields.order_id)),
+    };
+    // `created_at` is when the refund was made; `processed_at`, nearly always the same, stands in.
+    let created_at = match opt_rfc3339(json, "created_at", fields.created_at)? {
+        Some(at) => at,
+        None => {
+            opt_rfc3339(json, "processed_at", fields.processed_at)?.ok_or(InputError::Missing(fields.created_at))?
+        }
+    };
+    Ok(Refund {
+        shop: shop.id.clone(),
+        order_id,
+        refund_id,
+        created_at,
+        lines: refund_lines(json, fields)?,
+        amount_minor: None,
+    })
+}
+
+/// `refund_line_items[]` as one line per order line. An order line can be listed more than once
+/// (one entry per location it is restocked at); the refund takes back their sum, so the ledger,
+/// which keys a reversal by (refund, line), sees every unit.
+fn refund_lines(json: &Value, fields: &RefundFields) -> Result<Vec<RefundLine>, InputError> {
+    let items = array(json, "refund_line_items", fields.lines, REFUND_LINES_MAX)?;
+    let mut lines: Vec<RefundLine> = Vec::with_capacity(items.len());
+    for item in items {
+        expect_object(item, fields.line)?;
+        let line_id = LineId::parse(&req_id(item, "line_item_id", fields.line_item_id)?)?;
+        let quantity = quantity(item, "quantity", fields.quantity)?;
+        match lines.iter_mut().find(|line| line.line_id == line_id) {
+            Some(line) => {
+                line.quantity =
+                    line.quantity.checked_add(quantity).ok_or_else(|| invalid(fields.quantity, "is out of range"))?;
+            }
+            None => lines.push(RefundLine { line_id, quantity }),
+        }
+    }
+    Ok(lines)
 }
 
 /// See the table in the module documentation.

@@ -20,6 +20,18 @@
 //! REST schema calls `total` "Line total (after discounts)" and `total_tax` "Line total tax". So
 //! orders are recorded with `taxes_included = false` and `tax_minor = total_tax`. The float
 //! `price` field is never read.
+//!
+//! Times and totals: `paid_at` is `date_paid_gmt`; `fulfilled_at` is `date_completed_gmt` while
+//! the status is `completed` (WooCommerce has no shipping state of its own: shops mark an order
+//! completed when they ship it); `total_minor` is `total`, which refunds do not reduce.
+//!
+//! Refunds: one `RecordRefund` per `refunds[{id, reason, total}]` entry, for money only
+//! (`amount_minor` = the absolute `total`, no lines): the order's refund list names no lines.
+//! It has no refund date either, so a refund is dated with the order's `date_modified_gmt`.
+//! Making a refund modifies the order (and fires `order.updated`), so the first body that lists
+//! a refund is dated at or just after it was made; later bodies carry later dates, but a refund
+//! is stored once, under (order, refund id), so the first one stands. A refund of nothing (a
+//! restock only, `total` 0) takes nothing back and is left out.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -31,10 +43,11 @@ use super::{
 use crate::config::ShopConfig;
 use crate::customer::{clean_text, CustomerProfile};
 use crate::error::InputError;
-use crate::ids::{CustomerId, LineId, OrderId};
+use crate::ids::{CustomerId, LineId, OrderId, RefundId};
 use crate::ingest::Change;
 use crate::money::{minor_from_json, minor_or_zero, Currency};
 use crate::order::{Order, OrderLine, OrderVersion, PaymentState, Platform, ORDER_LINES_MAX};
+use crate::refund::Refund;
 
 /// Most entries read from an order's coupon and refund lists. Real orders have a few.
 const SUB_LIST_MAX: usize = 100;
@@ -102,7 +115,7 @@ fn ignore_reason(topic: &str) -> String {
 }
 
 /// `[UpsertCustomer, RecordOrder]` for a customer's order, `[RecordOrder]` for a guest's
-/// (`customer_id` 0).
+/// (`customer_id` 0), each followed by one `RecordRefund` per refund.
 fn order_changes(json: &Value, shop: &ShopConfig) -> Result<Vec<Change>, InputError> {
     let customer_id = match opt_id(json, "customer_id", "customer_id")? {
         None => None,
@@ -110,11 +123,13 @@ fn order_changes(json: &Value, shop: &ShopConfig) -> Result<Vec<Change>, InputEr
         Some(id) => Some(CustomerId::parse(&id)?),
     };
     let order = order(json, shop, customer_id.clone())?;
-    let mut changes = Vec::with_capacity(2);
+    let refunds = refunds(json, &order)?;
+    let mut changes = Vec::with_capacity(2 + refunds.len());
     if let Some(customer_id) = customer_id {
         changes.push(Change::UpsertCustomer(billing_profile(json, shop, customer_id)?));
     }
     changes.push(Change::RecordOrder(order));
+    changes.extend(refunds.into_iter().map(Change::RecordRefund));
     Ok(changes)
 }
 
@@ -122,7 +137,8 @@ fn order(json: &Value, shop: &ShopConfig, customer_id: Option<CustomerId>) -> Re
     let order_id = OrderId::parse(&req_id(json, "id", "id")?)?;
     let currency = Currency::parse(req_str(json, "currency", "currency")?)?;
     let status = req_str(json, "status", "status")?;
-    let paid = matches!(status, "processing" | "completed") || paid_at(json, shop)?.is_some();
+    let paid_at = paid_at(json, shop)?;
+    let paid = matches!(status, "processing" | "completed") || paid_at.is_some();
     let cancelled = matches!(status, "cancelled" | "failed");
     let payment = payment_state(json, status, paid, currency)?;
     let updated_at =
@@ -145,7 +161,44 @@ fn order(json: &Value, shop: &ShopConfig, customer_id: Option<CustomerId>) -> Re
         discount_codes: discount_codes(json)?,
         placed_at,
         version: OrderVersion::of(updated_at, payment, cancelled),
+        paid_at,
+        fulfilled_at: fulfilled_at(json, shop, status)?,
+        total_minor: get(json, "total").map(|total| minor_from_json("total", total, currency)).transpose()?,
     })
+}
+
+/// `date_completed(_gmt)` of a `completed` order. Another status means the order is not (or no
+/// longer) done, whatever date an earlier completion left behind.
+fn fulfilled_at(json: &Value, shop: &ShopConfig, status: &str) -> Result<Option<DateTime<Utc>>, InputError> {
+    if status != "completed" {
+        return Ok(None);
+    }
+    date(json, shop, "date_completed_gmt", "date_completed")
+}
+
+/// The order's refunds, money only, dated with the order's modification (see the module
+/// documentation).
+fn refunds(json: &Value, order: &Order) -> Result<Vec<Refund>, InputError> {
+    let mut refunds = Vec::new();
+    for entry in array(json, "refunds", "refunds", SUB_LIST_MAX)? {
+        expect_object(entry, "refunds[]")?;
+        let refund_id = RefundId::parse(&req_id(entry, "id", "refunds[].id")?)?;
+        let total = get(entry, "total").ok_or(InputError::Missing("refunds[].total"))?;
+        // WooCommerce writes refund totals negative ("-12.90"); the refunded money is their size.
+        let amount_minor = minor_from_json("refunds[].total", total, order.currency)?.saturating_abs();
+        if amount_minor == 0 {
+            continue;
+        }
+        refunds.push(Refund {
+            shop: order.shop.clone(),
+            order_id: order.order_id.clone(),
+            refund_id,
+            created_at: order.version.updated_at,
+            lines: Vec::new(),
+            amount_minor: Some(amount_minor),
+        });
+    }
+    Ok(refunds)
 }
 
 /// See the table in the module documentation.

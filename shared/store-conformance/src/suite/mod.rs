@@ -1,21 +1,27 @@
 //! The behaviours every store must show, one `pub async fn` each, named as a sentence. Each reads
 //! the stored state back through the port and compares it exactly.
 
+mod codes;
 mod customers;
 mod deliveries;
 mod indexes;
 mod ledger;
 mod orders;
+mod refunds;
 mod round_trips;
 mod shops;
+mod timers;
 
+pub use codes::*;
 pub use customers::*;
 pub use deliveries::*;
 pub use indexes::*;
 pub use ledger::*;
 pub use orders::*;
+pub use refunds::*;
 pub use round_trips::*;
 pub use shops::*;
+pub use timers::*;
 
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::StoreError;

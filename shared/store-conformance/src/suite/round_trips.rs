@@ -31,6 +31,9 @@ pub async fn an_order_with_three_lines_comes_back_equal(store: &dyn Store) {
         discount_codes: vec!["SOMMER-10".into(), "🎉".into()],
         placed_at: at(40) + Duration::microseconds(7),
         version: OrderVersion::of(updated, payment, false),
+        paid_at: Some(at(41) + Duration::nanoseconds(3)),
+        fulfilled_at: Some(at(43)),
+        total_minor: Some(123_456),
         ..fixtures::order(&shop, &fixtures::order_id("order-1"), Some(&customer_id), at(0), at(0))
     };
 
@@ -61,11 +64,11 @@ pub async fn a_customer_with_every_field_set_comes_back_equal(store: &dyn Store)
     ];
     apply_new(store, &shop, &changes).await;
     let entries = [
-        fixtures::earn_entry(&shop, &id, &fixtures::order_id("1001"), Bucket::Available, 17, at(4)),
-        fixtures::earn_entry(&shop, &id, &fixtures::order_id("1002"), Bucket::Pending, 23, at(5)),
+        fixtures::earn_entry(&shop, &id, &fixtures::order_id("1001"), 1, Bucket::Available, 17, at(4)),
+        fixtures::earn_entry(&shop, &id, &fixtures::order_id("1002"), 2, Bucket::Pending, 23, at(5)),
     ];
     for entry in &entries {
-        ok("append_entry", store.append_entry(entry).await);
+        ok("append_entries", store.append_entries(&shop, &id, std::slice::from_ref(entry)).await);
     }
 
     let expected = Customer {

@@ -1,6 +1,8 @@
 //! Shop-level state: privacy requests and uninstalls through ingest, and the Shopware
 //! registration handshake.
 
+use chrono::Duration;
+use futures::future::join_all;
 use stammkunde_domain::ids::ShopId;
 use stammkunde_domain::ingest::{Change, PrivacyRequest, PrivacyRequestKind};
 use stammkunde_domain::ports::Store;
@@ -16,8 +18,16 @@ async fn registration(store: &dyn Store, shop: &ShopId) -> Option<ShopwareRegist
     ok("registration", store.registration(shop).await)
 }
 
+/// A registration requested at `minutes` (its signed timestamp) and received a second later:
+/// whether the store accepted it.
+async fn begin_requested(store: &dyn Store, shop: &ShopId, url: &str, pending: &str, minutes: i64) -> bool {
+    let (pending, requested_at, received_at) = (Secret::new(pending), at(minutes), at(minutes) + Duration::seconds(1));
+    ok("begin_registration", store.begin_registration(shop, url, &pending, requested_at, received_at).await)
+}
+
+/// A registration that must be accepted (see `begin_requested`).
 async fn begin(store: &dyn Store, shop: &ShopId, url: &str, pending: &str, minutes: i64) {
-    ok("begin_registration", store.begin_registration(shop, url, &Secret::new(pending), at(minutes)).await);
+    assert!(begin_requested(store, shop, url, pending, minutes).await, "a newer registration is accepted");
 }
 
 async fn confirm(store: &dyn Store, shop: &ShopId, secret: &str, api_key: &str, minutes: i64) -> bool {
@@ -35,7 +45,8 @@ fn pending_only(shop: &ShopId, pending: &str) -> ShopwareRegistration {
         shop_secret: None,
         api_key: None,
         secret_key: None,
-        registered_at: at(0),
+        registered_at: at(0) + Duration::seconds(1),
+        requested_at: Some(at(0)),
         confirmed_at: None,
     }
 }
@@ -134,7 +145,8 @@ pub async fn registering_again_keeps_the_confirmed_secret_and_sets_a_new_pending
     let reregistered = ShopwareRegistration {
         shop_url: "https://new.shop.example".into(),
         pending_secret: Some(Secret::new("secret-2")),
-        registered_at: at(10),
+        registered_at: at(10) + Duration::seconds(1),
+        requested_at: Some(at(10)),
         ..confirmed(&shop, "secret-1", "key-1")
     };
     assert_eq!(registration(store, &shop).await, Some(reregistered.clone()));
@@ -145,9 +157,57 @@ pub async fn registering_again_keeps_the_confirmed_secret_and_sets_a_new_pending
     assert!(confirm(store, &shop, "secret-2", "key-2", 12).await);
     let expected = ShopwareRegistration {
         shop_url: "https://new.shop.example".into(),
-        registered_at: at(10),
+        registered_at: at(10) + Duration::seconds(1),
+        requested_at: Some(at(10)),
         confirmed_at: Some(at(12)),
         ..confirmed(&shop, "secret-2", "key-2")
     };
     assert_eq!(registration(store, &shop).await, Some(expected));
+}
+
+pub async fn a_replayed_or_older_registration_is_refused_and_changes_nothing(store: &dyn Store) {
+    let shop = fixtures::shop("register-replay");
+    begin(store, &shop, SHOP_URL, "pending-1", 0).await;
+
+    assert!(!begin_requested(store, &shop, SHOP_URL, "replayed", 0).await, "the same timestamp is a replay");
+    assert!(!begin_requested(store, &shop, "https://evil.example", "older", -1).await, "an older one too");
+    assert_eq!(registration(store, &shop).await, Some(pending_only(&shop, "pending-1")));
+
+    // Confirmed, a replay still changes nothing: no new pending secret, the credentials stay.
+    assert!(confirm(store, &shop, "pending-1", "key-1", 1).await);
+    assert!(!begin_requested(store, &shop, SHOP_URL, "replayed-again", 0).await);
+    assert_eq!(registration(store, &shop).await, Some(confirmed(&shop, "pending-1", "key-1")));
+}
+
+pub async fn a_registration_newer_than_the_last_accepted_is_accepted(store: &dyn Store) {
+    let shop = fixtures::shop("register-newer");
+    begin(store, &shop, SHOP_URL, "pending-1", 0).await;
+
+    assert!(begin_requested(store, &shop, SHOP_URL, "pending-2", 1).await);
+
+    let expected = ShopwareRegistration {
+        pending_secret: Some(Secret::new("pending-2")),
+        registered_at: at(1) + Duration::seconds(1),
+        requested_at: Some(at(1)),
+        ..pending_only(&shop, "pending-1")
+    };
+    assert_eq!(registration(store, &shop).await, Some(expected));
+    assert!(!confirm(store, &shop, "pending-1", "key-1", 2).await, "the replaced secret confirms nothing");
+    assert!(confirm(store, &shop, "pending-2", "key-2", 2).await);
+}
+
+pub async fn concurrent_registrations_with_the_same_timestamp_accept_exactly_one(store: &dyn Store) {
+    const REGISTRATIONS: usize = 20;
+    let shop = fixtures::shop("register-concurrent");
+    begin(store, &shop, SHOP_URL, "pending-0", 0).await;
+    let secrets: Vec<String> = (1..=REGISTRATIONS).map(|n| format!("pending-{n}")).collect();
+
+    let accepted = join_all(secrets.iter().map(|secret| begin_requested(store, &shop, SHOP_URL, secret, 5))).await;
+
+    let winners: Vec<&String> =
+        secrets.iter().zip(&accepted).filter(|(_, accepted)| **accepted).map(|(s, _)| s).collect();
+    assert_eq!(winners.len(), 1, "exactly one of {REGISTRATIONS} registrations with one timestamp is accepted");
+    let stored = registration(store, &shop).await;
+    assert_eq!(stored.as_ref().and_then(|r| r.pending_secret.clone()), Some(Secret::new(winners[0].as_str())));
+    assert_eq!(stored.and_then(|r| r.requested_at), Some(at(5)));
 }

@@ -1,7 +1,8 @@
 //! Order items (`sk = O`): `v` version sort key (the guard), `vt` exact `updated_at` only when `v`
 //! cannot carry it (sub-microsecond), `p` platform, `n` number, `c` customer, `cu` currency, `ti`
 //! taxes included, `l` lines, `sh` shipping, `ps` payment, `x` cancelled, `dc` discount codes,
-//! `pa` placed_at.
+//! `pa` placed_at, and where the platform gives them `pd` paid_at, `fa` fulfilled_at, `tm` the
+//! order's total.
 //!
 //! Lines are one compact JSON string of arrays `[line, product, quantity, amount, tax]`: a
 //! DynamoDB list of maps would repeat every field name per line, in every write.
@@ -29,6 +30,9 @@ const PAYMENT: &str = "ps";
 pub(crate) const CANCELLED: &str = "x";
 const DISCOUNT_CODES: &str = "dc";
 const PLACED_AT: &str = "pa";
+const PAID_AT: &str = "pd";
+const FULFILLED_AT: &str = "fa";
+const TOTAL: &str = "tm";
 
 type LineTuple = (LineId, Option<String>, u32, i64, i64);
 
@@ -62,6 +66,14 @@ pub(crate) fn encode_order(order: &Order) -> Result<Item, StoreError> {
         item.insert(DISCOUNT_CODES.into(), strings(order.discount_codes.iter().map(String::as_str)));
     }
     item.insert(PLACED_AT.into(), time(order.placed_at));
+    for (name, at) in [(PAID_AT, order.paid_at), (FULFILLED_AT, order.fulfilled_at)] {
+        if let Some(at) = at {
+            item.insert(name.into(), time(at));
+        }
+    }
+    if let Some(total) = order.total_minor {
+        item.insert(TOTAL.into(), n(total));
+    }
     Ok(item)
 }
 
@@ -93,6 +105,9 @@ pub(crate) fn decode_order(shop: &ShopId, order_id: &OrderId, item: &Item) -> Re
         discount_codes: r.opt_strings(DISCOUNT_CODES)?.into_iter().map(str::to_owned).collect(),
         placed_at: r.time(PLACED_AT)?,
         version,
+        paid_at: r.opt_time(PAID_AT)?,
+        fulfilled_at: r.opt_time(FULFILLED_AT)?,
+        total_minor: r.opt_i64(TOTAL)?,
     })
 }
 

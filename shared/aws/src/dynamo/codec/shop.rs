@@ -1,5 +1,6 @@
-//! Shop-level items: Shopware registration (`sk = R`), uninstall (`sk = U`), privacy requests
-//! (`pk = {shop}#P`) and delivery records (`sk = D`).
+//! Shop-level items: Shopware registration (`sk = R`), uninstall (`sk = U`), sweep marks
+//! (`sk = M#{name}`, `v` the value), privacy requests (`pk = {shop}#P`) and delivery records
+//! (`sk = D`).
 
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, OrderId, ShopId};
@@ -8,7 +9,7 @@ use stammkunde_domain::registration::ShopwareRegistration;
 use stammkunde_domain::secret::Secret;
 
 use super::{key_item, n, s, strings, time, Item, Reader};
-use crate::dynamo::schema::{delivery_key, privacy_key, TTL_ATTRIBUTE};
+use crate::dynamo::schema::{delivery_key, privacy_key, sweep_mark_key, TTL_ATTRIBUTE};
 
 pub(crate) const SHOP_URL: &str = "u";
 pub(crate) const PENDING_SECRET: &str = "ps";
@@ -16,8 +17,11 @@ pub(crate) const SHOP_SECRET: &str = "ss";
 pub(crate) const API_KEY: &str = "ak";
 pub(crate) const SECRET_KEY: &str = "sx";
 pub(crate) const REGISTERED_AT: &str = "ra";
+/// The signed `timestamp` of the latest accepted registration; the replay guard compares with it.
+pub(crate) const REQUESTED_AT: &str = "rq";
 pub(crate) const CONFIRMED_AT: &str = "ca";
 pub(crate) const UNINSTALLED_AT: &str = "at";
+pub(crate) const SWEEP_MARK: &str = "v";
 
 const KIND: &str = "k";
 const REQUEST_REF: &str = "rf";
@@ -37,6 +41,7 @@ pub(crate) fn decode_registration(shop: &ShopId, item: &Item) -> Result<Shopware
         api_key: secret(API_KEY)?,
         secret_key: secret(SECRET_KEY)?,
         registered_at: r.time(REGISTERED_AT)?,
+        requested_at: r.opt_time(REQUESTED_AT)?,
         confirmed_at: r.opt_time(CONFIRMED_AT)?,
     })
 }
@@ -84,5 +89,11 @@ pub(crate) fn encode_delivery(record: &DeliveryRecord, id: &DeliveryId) -> Item 
     item.insert(TTL_ATTRIBUTE.into(), n(record.expires_at.timestamp()));
     item.insert(TOPIC.into(), s(&record.topic));
     item.insert(RECEIVED_AT.into(), time(record.received_at));
+    item
+}
+
+pub(crate) fn encode_sweep_mark(shop: &ShopId, name: &str, value: &str) -> Item {
+    let mut item = key_item(&sweep_mark_key(shop, name));
+    item.insert(SWEEP_MARK.into(), s(value));
     item
 }

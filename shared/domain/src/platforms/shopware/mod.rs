@@ -6,12 +6,15 @@
 //! (`BusinessEventEncoder` encodes each key of the event's `getAvailableData()`):
 //!
 //! * `checkout.order.placed`: `{"order": <order>}` (`CheckoutOrderPlacedEvent`).
-//! * `state_enter.order_transaction.state.<state>` and `state_enter.order.state.<state>`:
-//!   `{"order": <order>}` as well. `OrderStateChangeEventListener::onOrderTransactionStateChange`
-//!   looks up the transaction's order after the transition and dispatches an
-//!   `OrderStateMachineStateChangeEvent`, whose only available data is `order`; there is no
-//!   `orderTransaction` key. The order is loaded with `orderCustomer.customer`, `transactions`,
-//!   `lineItems`, `currency`, `language.locale`, `addresses.country` and `stateMachineState`.
+//! * `state_enter.order_transaction.state.<state>`, `state_enter.order_delivery.state.<state>` and
+//!   `state_enter.order.state.<state>`: `{"order": <order>}` as well.
+//!   `OrderStateChangeEventListener::onOrderTransactionStateChange` (and
+//!   `onOrderDeliveryStateChange`) looks up the transaction's (delivery's) order after the
+//!   transition and dispatches an `OrderStateMachineStateChangeEvent`, whose only available data
+//!   is `order`; there is no `orderTransaction` or `orderDelivery` key. The order is loaded with
+//!   `orderCustomer.customer`, `transactions`, `deliveries` (each with its `stateMachineState`,
+//!   which Shopware always loads), `lineItems`, `currency`, `language.locale`,
+//!   `addresses.country` and `stateMachineState`.
 //! * `checkout.customer.register` and the other customer events: `{"customer": <customer>}`.
 //! * `customer.written` / `customer.deleted` entity events carry only ids and changed field names
 //!   (`entity_events`); other entities' events are ignored.
@@ -22,10 +25,24 @@
 //! `src/Core/Checkout/Customer/Event/CustomerRegisterEvent.php`, `CustomerDeletedEvent.php`.)
 //!
 //! All amounts are JSON floats; they are read from their exact text (`money::minor_from_json`).
+//!
+//! Versions and times. A transition writes the transaction or the delivery, not the order, so an
+//! order's version is the newest `updatedAt` of the order, its transactions and its deliveries;
+//! never the envelope's `timestamp`, which is when Shopware *sent* the event and is set again on
+//! every retry. `paid_at` and `fulfilled_at` are only times, not versions: they come from the
+//! payload (the paid transaction's, the shipped deliveries' `updatedAt`), and only where the
+//! event says the transition happened but the payload cannot say when does the send time stand in.
+//!
+//! Refunds. The transaction's `refunded` and `refunded_partially` events carry the order, never a
+//! refund with lines or an amount: they become the order change (`Parsed::FetchRefunds`), which the
+//! handler completes with the refunds Shopware's refund handling recorded, read from the shop's
+//! Admin API (`refunds`).
 
 mod entity_events;
+mod refunds;
 
 pub use entity_events::{customer_search, fetched_customers, CUSTOMER_SEARCH_LIMIT};
+pub use refunds::{fetched_refunds, refund_search, RefundLookup, REFUND_ENTITY, REFUND_SEARCH_LIMIT};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::Value;
@@ -53,6 +70,8 @@ const NAME_LENGTH_MAX: usize = 128;
 const URL_LENGTH_MAX: usize = 2_048;
 
 const TRANSACTION_EVENT_PREFIX: &str = "state_enter.order_transaction.state.";
+
+const DELIVERY_EVENT_PREFIX: &str = "state_enter.order_delivery.state.";
 
 /// Customer business events whose payload is `{"customer": <customer>}` and that mean "this is
 /// the customer now". Guest registrations count: Shopware guests have a customer id.
@@ -138,6 +157,9 @@ enum EventState {
     TransactionCancelled,
     /// The order itself was cancelled.
     OrderCancelled,
+    /// A delivery entered `shipped` (in full) or `shipped_partially`. The payment is as the
+    /// payload shows it.
+    Delivery { shipped_in_full: bool },
 }
 
 /// What a Shopware event means. Most events carry their entities; customer entity events only
@@ -148,13 +170,23 @@ pub enum Parsed {
     /// Customers to read from the shop's Admin API (`customer_search`), whose answer
     /// `fetched_customers` turns into changes.
     FetchCustomers(Vec<CustomerId>),
+    /// A refund event's order change, to be stored with the order's refunds read from the shop's
+    /// Admin API (`refund_search`), whose answer `fetched_refunds` turns into `RecordRefund`s.
+    FetchRefunds {
+        changes: Vec<Change>,
+        lookup: RefundLookup,
+    },
 }
 
 pub fn parse(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>) -> Result<Parsed, InputError> {
     if envelope.event == "customer.written" {
         return entity_events::customer_written(envelope);
     }
-    parse_ready(envelope, shop, received_at).map(Parsed::Ready)
+    let outcome = parse_ready(envelope, shop, received_at)?;
+    if refunds::REFUND_EVENTS.contains(&envelope.event.as_str()) {
+        return Ok(refunds::with_refunds(outcome));
+    }
+    Ok(Parsed::Ready(outcome))
 }
 
 fn parse_ready(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc>) -> Result<ParseOutcome, InputError> {
@@ -180,16 +212,30 @@ fn parse_ready(envelope: &Envelope, shop: &ShopConfig, received_at: DateTime<Utc
             let profile = customer_profile(payload_entity(envelope, "customer", "data.payload.customer")?, shop)?;
             Ok(ParseOutcome::Changes(vec![Change::UpsertCustomer(profile)]))
         }
-        _ => match event.strip_prefix(TRANSACTION_EVENT_PREFIX) {
-            Some("paid") => order_event(EventState::Payment(PaymentState::Paid)),
-            Some("refunded") => order_event(EventState::Payment(PaymentState::Refunded)),
-            Some("refunded_partially") => order_event(EventState::Payment(PaymentState::PartiallyRefunded)),
-            Some("cancelled") => order_event(EventState::TransactionCancelled),
-            Some(other) => {
-                Ok(ParseOutcome::Ignored { reason: format!("payment state `{}` is not acted on", shown(other)) })
-            }
-            None => Ok(ParseOutcome::Ignored { reason: ignore_reason(event) }),
-        },
+        _ => state_event(envelope, shop, event),
+    }
+}
+
+/// A transaction's or a delivery's state event: the order as it is after the transition, read
+/// with what the transition says.
+fn state_event(envelope: &Envelope, shop: &ShopConfig, event: &str) -> Result<ParseOutcome, InputError> {
+    let order_event = |state| order_changes(envelope, shop, state).map(ParseOutcome::Changes);
+    if let Some(state) = event.strip_prefix(TRANSACTION_EVENT_PREFIX) {
+        return match state {
+            "paid" => order_event(EventState::Payment(PaymentState::Paid)),
+            "refunded" => order_event(EventState::Payment(PaymentState::Refunded)),
+            "refunded_partially" => order_event(EventState::Payment(PaymentState::PartiallyRefunded)),
+            "cancelled" => order_event(EventState::TransactionCancelled),
+            other => Ok(ParseOutcome::Ignored { reason: format!("payment state `{}` is not acted on", shown(other)) }),
+        };
+    }
+    match event.strip_prefix(DELIVERY_EVENT_PREFIX) {
+        Some("shipped") => order_event(EventState::Delivery { shipped_in_full: true }),
+        Some("shipped_partially") => order_event(EventState::Delivery { shipped_in_full: false }),
+        Some(other) => {
+            Ok(ParseOutcome::Ignored { reason: format!("delivery state `{}` is not acted on", shown(other)) })
+        }
+        None => Ok(ParseOutcome::Ignored { reason: ignore_reason(event) }),
     }
 }
 
@@ -214,7 +260,8 @@ fn payload_entity<'a>(envelope: &'a Envelope, key: &str, field: &'static str) ->
 fn order_changes(envelope: &Envelope, shop: &ShopConfig, state: EventState) -> Result<Vec<Change>, InputError> {
     let entity = payload_entity(envelope, "order", "data.payload.order")?;
     let profile = order_customer(entity, shop)?;
-    let order = order(entity, shop, state, profile.as_ref().map(|p| p.customer_id.clone()))?;
+    let event = Event { state, sent_at: envelope.timestamp };
+    let order = order(entity, shop, event, profile.as_ref().map(|p| p.customer_id.clone()))?;
     let mut changes = Vec::with_capacity(2);
     if let Some(profile) = profile {
         changes.push(Change::UpsertCustomer(profile));
@@ -223,10 +270,18 @@ fn order_changes(envelope: &Envelope, shop: &ShopConfig, state: EventState) -> R
     Ok(changes)
 }
 
+/// What the event tells about the order besides its payload.
+#[derive(Clone, Copy, Debug)]
+struct Event {
+    state: EventState,
+    /// The envelope's `timestamp`: when Shopware sent this delivery (see the module documentation).
+    sent_at: DateTime<Utc>,
+}
+
 fn order(
     entity: &Value,
     shop: &ShopConfig,
-    state: EventState,
+    event: Event,
     customer_id: Option<CustomerId>,
 ) -> Result<Order, InputError> {
     let order_id = OrderId::parse(req_str(entity, "id", "order.id")?)?;
@@ -236,13 +291,14 @@ fn order(
         None => shop.currency,
     };
     let transactions = array(entity, "transactions", "order.transactions", SUB_LIST_MAX)?;
-    let (payment, cancelled) = payment_and_cancellation(entity, transactions, state)?;
+    let deliveries = array(entity, "deliveries", "order.deliveries", SUB_LIST_MAX)?;
+    let (payment, cancelled) = payment_and_cancellation(entity, transactions, event.state)?;
     let (lines, discount_codes) = lines(entity, currency)?;
     // The envelope's `timestamp` is when Shopware *sent* this (it is set again on every retry), not
     // when the order changed, so it must never version the order: an order never updated (as in
     // checkout.order.placed) is versioned by when it was placed.
     let placed_at = placed_at(entity)?;
-    let updated_at = latest_update(entity, transactions)?.unwrap_or(placed_at);
+    let updated_at = latest_update(entity, transactions, deliveries)?.unwrap_or(placed_at);
     Ok(Order {
         shop: shop.id.clone(),
         platform: Platform::Shopware,
@@ -258,6 +314,78 @@ fn order(
         discount_codes,
         placed_at,
         version: OrderVersion::of(updated_at, payment, cancelled),
+        paid_at: paid_at(transactions, event)?,
+        fulfilled_at: fulfilled_at(deliveries, event)?,
+        total_minor: total_minor(entity, currency)?,
+    })
+}
+
+/// `amountTotal` (goods, shipping and tax), else `price.totalPrice`, from which Shopware copies it.
+fn total_minor(entity: &Value, currency: Currency) -> Result<Option<i64>, InputError> {
+    if let Some(total) = get(entity, "amountTotal") {
+        return minor_from_json("order.amountTotal", total, currency).map(Some);
+    }
+    get_path(entity, &["price", "totalPrice"])
+        .map(|total| minor_from_json("order.price.totalPrice", total, currency))
+        .transpose()
+}
+
+/// When the order was paid: the newest transaction's `updatedAt` while it is `paid` (the
+/// transition to `paid` wrote it; `createdAt` for a transaction created paid). On the `paid`
+/// event a payload that does not show it paid yet falls back to the send time.
+fn paid_at(transactions: &[Value], event: Event) -> Result<Option<DateTime<Utc>>, InputError> {
+    let from_payload = match newest_transaction(transactions)? {
+        Some((transaction, "paid")) => match opt_rfc3339(transaction, "updatedAt", "order.transactions[].updatedAt")? {
+            Some(at) => Some(at),
+            None => opt_rfc3339(transaction, "createdAt", "order.transactions[].createdAt")?,
+        },
+        _ => None,
+    };
+    Ok(match event.state {
+        EventState::Payment(PaymentState::Paid) => from_payload.or(Some(event.sent_at)),
+        _ => from_payload,
+    })
+}
+
+/// Where an order's deliveries stand.
+enum Shipping {
+    /// The payload lists no deliveries.
+    NoDeliveries,
+    /// A delivery that is not cancelled is not `shipped`: open, partly shipped or returned.
+    NotInFull,
+    /// Every delivery that is not cancelled is `shipped`, the last of them at this `updatedAt`
+    /// (which the transition to `shipped` wrote), if the payload has it.
+    InFull(Option<DateTime<Utc>>),
+}
+
+fn shipping(deliveries: &[Value]) -> Result<Shipping, InputError> {
+    if deliveries.is_empty() {
+        return Ok(Shipping::NoDeliveries);
+    }
+    let (mut shipped, mut shipped_at) = (false, None);
+    for delivery in deliveries {
+        match state_name(delivery, "order.deliveries[].stateMachineState")? {
+            Some("cancelled") => {}
+            Some("shipped") => {
+                shipped = true;
+                shipped_at = shipped_at.max(opt_rfc3339(delivery, "updatedAt", "order.deliveries[].updatedAt")?);
+            }
+            _ => return Ok(Shipping::NotInFull),
+        }
+    }
+    Ok(if shipped { Shipping::InFull(shipped_at) } else { Shipping::NotInFull })
+}
+
+/// When the goods were shipped in full (the return window runs from here). On the `shipped`
+/// event a payload that cannot say when (no deliveries, or no time on them) falls back to the
+/// send time; `shipped_partially` is not fulfilment, whatever the payload shows.
+fn fulfilled_at(deliveries: &[Value], event: Event) -> Result<Option<DateTime<Utc>>, InputError> {
+    let on_shipped_event = event.state == EventState::Delivery { shipped_in_full: true };
+    Ok(match (event.state, shipping(deliveries)?) {
+        (EventState::Delivery { shipped_in_full: false }, _) => None,
+        (_, Shipping::InFull(Some(at))) => Some(at),
+        (_, Shipping::InFull(None) | Shipping::NoDeliveries) if on_shipped_event => Some(event.sent_at),
+        _ => None,
     })
 }
 
@@ -268,14 +396,21 @@ fn placed_at(entity: &Value) -> Result<DateTime<Utc>, InputError> {
     }
 }
 
-/// The newest of the order's and its transactions' `updatedAt`: a payment transition changes the
-/// transaction, not the order, so the order's own stamp alone would not move. `None` when the
-/// order was never updated; the caller then takes the envelope's timestamp.
-fn latest_update(entity: &Value, transactions: &[Value]) -> Result<Option<DateTime<Utc>>, InputError> {
+/// The newest `updatedAt` of the order and of its transactions and deliveries: a payment or
+/// delivery transition changes the transaction or the delivery, not the order, so the order's
+/// own stamp alone would not move. `None` when none was ever updated; the caller then takes the
+/// time the order was placed.
+fn latest_update(
+    entity: &Value,
+    transactions: &[Value],
+    deliveries: &[Value],
+) -> Result<Option<DateTime<Utc>>, InputError> {
     let mut latest = opt_rfc3339(entity, "updatedAt", "order.updatedAt")?;
-    for transaction in transactions {
-        let stamp = opt_rfc3339(transaction, "updatedAt", "order.transactions[].updatedAt")?;
-        latest = latest.max(stamp);
+    let children = [(transactions, "order.transactions[].updatedAt"), (deliveries, "order.deliveries[].updatedAt")];
+    for (entities, field) in children {
+        for child in entities {
+            latest = latest.max(opt_rfc3339(child, "updatedAt", field)?);
+        }
     }
     Ok(latest)
 }
@@ -305,7 +440,8 @@ fn shipping_minor(entity: &Value, currency: Currency) -> Result<i64, InputError>
 ///   switched payment method, which cancels the old transaction), the order lives on with the
 ///   newer transaction's state.
 /// * order `cancelled`: cancelled, with the payment as the transactions show it.
-/// * order placed: from the newest transaction; cancelled if the order's state says so.
+/// * order placed, delivery shipped: from the newest transaction; cancelled if the order's state
+///   says so.
 fn payment_and_cancellation(
     entity: &Value,
     transactions: &[Value],
@@ -316,7 +452,7 @@ fn payment_and_cancellation(
     let newest = newest_transaction_state(transactions)?;
     let from_payload = newest.map(transaction_payment).unwrap_or(PaymentState::Pending);
     Ok(match state {
-        EventState::FromPayload => (from_payload, order_cancelled),
+        EventState::FromPayload | EventState::Delivery { .. } => (from_payload, order_cancelled),
         EventState::Payment(payment) => (payment, order_cancelled),
         EventState::OrderCancelled => (from_payload, true),
         EventState::TransactionCancelled => match newest {
@@ -329,18 +465,29 @@ fn payment_and_cancellation(
 /// The technical state name of the most recently created transaction (Shopware adds a
 /// transaction when the buyer retries or changes the payment method; the newest one counts).
 fn newest_transaction_state(transactions: &[Value]) -> Result<Option<&str>, InputError> {
-    let mut newest: Option<(Option<DateTime<Utc>>, &str)> = None;
+    Ok(newest_transaction(transactions)?.map(|(_, state)| state))
+}
+
+/// The most recently created transaction that has a state, with that state's technical name.
+fn newest_transaction(transactions: &[Value]) -> Result<Option<(&Value, &str)>, InputError> {
+    let mut newest: Option<(Option<DateTime<Utc>>, &Value, &str)> = None;
     for transaction in transactions {
         let created_at = opt_rfc3339(transaction, "createdAt", "order.transactions[].createdAt")?;
-        let Some(state) = get_path(transaction, &["stateMachineState", "technicalName"]) else { continue };
-        let state =
-            state.as_str().ok_or_else(|| invalid("order.transactions[].stateMachineState", "is not a string"))?;
+        let Some(state) = state_name(transaction, "order.transactions[].stateMachineState")? else { continue };
         // Later entries win ties, as Shopware lists transactions in creation order.
-        if newest.is_none_or(|(seen, _)| created_at >= seen) {
-            newest = Some((created_at, state));
+        if newest.is_none_or(|(seen, _, _)| created_at >= seen) {
+            newest = Some((created_at, transaction, state));
         }
     }
-    Ok(newest.map(|(_, state)| state))
+    Ok(newest.map(|(_, transaction, state)| (transaction, state)))
+}
+
+/// `stateMachineState.technicalName` of an order's transaction or delivery, if loaded.
+fn state_name<'a>(entity: &'a Value, field: &'static str) -> Result<Option<&'a str>, InputError> {
+    match get_path(entity, &["stateMachineState", "technicalName"]) {
+        None => Ok(None),
+        Some(name) => name.as_str().map(Some).ok_or_else(|| invalid(field, "is not a string")),
+    }
 }
 
 /// A transaction state (Shopware's `order_transaction` state machine) as our payment state.

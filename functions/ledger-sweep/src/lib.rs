@@ -1,0 +1,95 @@
+//! The ledger sweep function. An hourly schedule invokes it with `{"sweep": "ledger"}` for every
+//! configured shop; an EventBridge `LedgerSweepRequested` event (which the function publishes
+//! itself when a shop had more due than one invocation may do) continues one shop.
+//!
+//! Each shop gets at most `PAGES_PER_INVOCATION` pages of due customers per invocation, so an
+//! invocation is bounded in time whatever the backlog; the rest is re-queued, never dropped.
+
+use serde::Deserialize;
+use std::sync::Arc;
+use thiserror::Error;
+
+use stammkunde_domain::config::{ShopConfig, ShopDirectory};
+use stammkunde_domain::error::{BusError, StoreError};
+use stammkunde_domain::events::DomainEvent;
+use stammkunde_domain::ids::ShopId;
+use stammkunde_domain::ports::EventBus;
+use stammkunde_services::{LedgerSweep, SweepReport};
+
+/// Pages of due customers one invocation works through per shop (of `SWEEP_PAGE_SIZE` each):
+/// 1,000 customers fit well inside the function's 300 s.
+pub const PAGES_PER_INVOCATION: u32 = 10;
+
+/// What the function is invoked with.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SweepInput {
+    /// `LedgerSweepRequested` through EventBridge: one shop, continued.
+    Continue {
+        #[serde(rename = "detail-type")]
+        detail_type: String,
+        detail: Box<DomainEvent>,
+    },
+    /// The schedule's input: every shop.
+    Scheduled { sweep: String },
+}
+
+#[derive(Debug, Error)]
+pub enum SweepError {
+    #[error("the sweep's input is neither the schedule's nor a LedgerSweepRequested event")]
+    UnknownInput,
+    #[error("shop {0} is not in this instance's configuration")]
+    UnknownShop(ShopId),
+    #[error("reading due customers failed")]
+    Store(#[from] StoreError),
+    #[error("re-queueing the rest of a sweep failed")]
+    Bus(#[from] BusError),
+}
+
+pub struct SweepFunction {
+    pub shops: Arc<ShopDirectory>,
+    pub sweep: LedgerSweep,
+    pub bus: Arc<dyn EventBus>,
+    /// `PAGES_PER_INVOCATION` on AWS.
+    pub pages_per_invocation: u32,
+}
+
+impl SweepFunction {
+    pub async fn handle(&self, input: &SweepInput) -> Result<Vec<(ShopId, SweepReport)>, SweepError> {
+        let shops: Vec<&ShopConfig> = match input {
+            SweepInput::Scheduled { sweep } if sweep == "ledger" => self.shops.shops().iter().collect(),
+            SweepInput::Continue { detail, .. } => match detail.as_ref() {
+                DomainEvent::LedgerSweepRequested { shop } => {
+                    vec![self.shops.by_id(shop).ok_or_else(|| SweepError::UnknownShop(shop.clone()))?]
+                }
+                _ => return Err(SweepError::UnknownInput),
+            },
+            SweepInput::Scheduled { .. } => return Err(SweepError::UnknownInput),
+        };
+        let mut reports = Vec::with_capacity(shops.len());
+        let mut first_error = None;
+        for shop in shops {
+            // One shop's failure must not stop the others; it is reported after all ran.
+            match self.sweep_shop(shop).await {
+                Ok(report) => reports.push((shop.id.clone(), report)),
+                Err(error) => {
+                    tracing::error!(shop = %shop.id, error = %stammkunde_domain::error::cause_chain(&error), "ledger sweep failed");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(reports),
+        }
+    }
+
+    async fn sweep_shop(&self, shop: &ShopConfig) -> Result<SweepReport, SweepError> {
+        let report = self.sweep.sweep_shop(shop, self.pages_per_invocation).await?;
+        tracing::info!(shop = %shop.id, customers = report.customers, entries = report.entries, failed = report.failed, more = report.more, "ledger sweep");
+        if report.more {
+            self.bus.publish(&[DomainEvent::LedgerSweepRequested { shop: shop.id.clone() }]).await?;
+        }
+        Ok(report)
+    }
+}

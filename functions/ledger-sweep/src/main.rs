@@ -1,0 +1,44 @@
+//! The ledger sweep Lambda: the hourly schedule and `LedgerSweepRequested` events →
+//! `SweepFunction::handle`. Clients are built once, at cold start.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use stammkunde_aws::LambdaEnvironment;
+use stammkunde_domain::clock::SystemClock;
+use stammkunde_domain::error::cause_chain;
+use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
+use stammkunde_services::{LedgerService, LedgerSweep};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = LambdaEnvironment::load().await?;
+    let bus = Arc::new(env.event_bus()?);
+    let clock = Arc::new(SystemClock);
+    let ledger = Arc::new(LedgerService {
+        ledger: env.store.clone(),
+        timers: env.store.clone(),
+        bus: bus.clone(),
+        clock: clock.clone(),
+    });
+    let sweep = LedgerSweep {
+        ledger,
+        timers: env.store.clone(),
+        customers: env.store.clone(),
+        shops: env.store.clone(),
+        clock,
+    };
+    let function =
+        Arc::new(SweepFunction { shops: env.shops.clone(), sweep, bus, pages_per_invocation: PAGES_PER_INVOCATION });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SweepInput>| {
+        let function = function.clone();
+        async move {
+            let reports = function.handle(&event.payload).await.inspect_err(|e| {
+                tracing::error!(error = %cause_chain(e), "ledger sweep failed");
+            })?;
+            Ok::<_, Error>(serde_json::json!({ "shops": reports.len() }))
+        }
+    }))
+    .await
+}

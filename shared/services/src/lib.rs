@@ -1,0 +1,11 @@
+//! Application services: the loops that read through the ports, decide with the domain, and write
+//! through the ports. Shared by the functions that change a ledger (points, api, ledger sweep), so
+//! each of them appends, retries and publishes the same way.
+
+pub mod coupons;
+pub mod ledger;
+pub mod sweep;
+
+pub use coupons::{CodeGenerator, CodePool, Coupons};
+pub use ledger::{LedgerError, LedgerOutcome, LedgerService};
+pub use sweep::{LedgerSweep, SweepReport};

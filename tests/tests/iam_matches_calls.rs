@@ -1,0 +1,727 @@
+//! Each function's IAM policy in `infra/template.yaml` grants exactly what its code calls.
+//!
+//! Every function is built the way its `main.rs` builds it (`LambdaEnvironment` from Secrets
+//! Manager, the DynamoDB store, the EventBridge bus), except that every SDK client carries an
+//! interceptor recording each request it sends to moto, and the clock is the test's. Each is then
+//! driven through its real flows: signed webhooks of every platform through the webhooks function,
+//! the events they published through the points function, every merchant API route (including a
+//! redemption from a pool, a generated code, and a pooled code given back after its redemption
+//! lost a race), and the ledger sweep with due customers and after a tier rule change.
+//!
+//! The requests become IAM permissions (action and resource): a TransactWriteItems is authorised
+//! per contained action (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`), a
+//! Query on an index needs that index's ARN (granted index by index, never `index/*`). Those must equal what the function's `Policies` grant
+//! (SAM policy templates expanded as aws-sam-translator does: `EventBridgePutEventsPolicy` is
+//! `events:PutEvents` on the bus, `SQSSendMessagePolicy` is `sqs:SendMessage*` on the queue), plus
+//! what Lambda itself does with the role: `sqs:SendMessage` to an `EventInvokeConfig` SQS
+//! destination, which SAM grants by itself. A permission missing fails the test (the function
+//! would be refused on AWS), and so does one granted but never used.
+//!
+//! Needs moto (see `dynamo_pipeline.rs`): `cargo test -p stammkunde-e2e --test iam_matches_calls`.
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
+use aws_smithy_runtime_api::box_error::BoxError;
+use bytes::Bytes;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+use serde_yaml::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use stammkunde_api::ApiService;
+use stammkunde_aws::dynamo::create_table;
+use stammkunde_aws::{LambdaEnvironment, ResourceNames};
+use stammkunde_domain::clock::FixedClock;
+use stammkunde_domain::error::BusError;
+use stammkunde_domain::events::DomainEvent;
+use stammkunde_domain::ports::EventBus;
+use stammkunde_e2e::*;
+use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
+use stammkunde_points::PointsService;
+use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
+use stammkunde_shopware_admin::HttpShopwareAdmin;
+use stammkunde_webhooks::WebhookService;
+
+const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+const SHOPIFY_PAID: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/orders_paid.json");
+const SHOPIFY_REFUND: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/refunds_create.json");
+const SHOPIFY_CUSTOMER: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/customers_create.json");
+const SHOPIFY_DATA_REQUEST: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/customers_data_request.json");
+const SHOPIFY_REDACT: &[u8] = include_bytes!("../../fixtures/webhooks/shopify/customers_redact.json");
+const WOO_ORDER: &[u8] = include_bytes!("../../fixtures/webhooks/woocommerce/order_processing.json");
+const SHOPWARE_PLACED: &[u8] = include_bytes!("../../fixtures/webhooks/shopware/checkout_order_placed.json");
+/// The Shopify fixtures' customer and a product of the paid order.
+const CUSTOMER: &str = "7654321098765";
+const PRODUCT: &str = "8801234567001";
+/// The customer `customers/create` creates, deleted again by `customers/delete`.
+const NEW_CUSTOMER: &str = "7654321099001";
+
+/// The functions of the template and the binary whose wiring this test repeats.
+const FUNCTIONS: [(&str, &str); 4] = [
+    ("WebhooksFunction", "webhooks"),
+    ("PointsFunction", "points"),
+    ("ApiFunction", "api"),
+    ("LedgerSweepFunction", "ledger-sweep"),
+];
+
+/// One minute after the Shopware fixture's order event was sent (its envelope `timestamp`).
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 9, 32, 8).single().unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the code calls: every request an SDK client sends, recorded before it goes out.
+
+/// A resource of the stack, as the template names it and as a request addresses it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Resource {
+    Table,
+    /// `${Table.Arn}/index/{name}`: what a Query on an index is authorised against (`*` stands
+    /// for every index, which no request needs).
+    Index(String),
+    Bus,
+    ConfigSecret,
+    /// Another resource of the stack (the dead-letter queue), by logical id.
+    Other(String),
+}
+
+/// An IAM action on a resource.
+type Permission = (String, Resource);
+
+#[derive(Debug)]
+struct Call {
+    /// `X-Amz-Target`: `{service prefix}.{operation}` for the JSON protocols all three SDKs use.
+    target: String,
+    body: Value,
+}
+
+/// Holds one request before it is sent, until the test lets it go (see `Recorder::pause_before`).
+#[derive(Debug)]
+struct Pause {
+    operation: &'static str,
+    reached: tokio::sync::oneshot::Sender<()>,
+    resume: std::sync::mpsc::Receiver<()>,
+}
+
+/// The interceptor on every client of one function. Clones share what they record.
+#[derive(Clone, Debug, Default)]
+struct Recorder {
+    calls: Arc<Mutex<Vec<Call>>>,
+    pause: Arc<Mutex<Option<Pause>>>,
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or_default().to_owned();
+        let body = request.body().bytes().and_then(|bytes| serde_json::from_slice(bytes).ok()).unwrap_or_default();
+        let held = {
+            let mut pause = self.pause.lock().map_err(|_| "pause poisoned")?;
+            match pause.as_ref() {
+                Some(p) if target.rsplit('.').next() == Some(p.operation) => pause.take(),
+                _ => None,
+            }
+        };
+        self.calls.lock().map_err(|_| "calls poisoned")?.push(Call { target, body });
+        if let Some(pause) = held {
+            // The test may never be waiting any more; the pause then just ends.
+            let _ = pause.reached.send(());
+            // A multi-threaded runtime moves this worker's other tasks elsewhere meanwhile.
+            tokio::task::block_in_place(|| pause.resume.recv()).map_err(|_| "the test never resumed the request")?;
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    /// Another recorder writing to the same record, with a pause of its own.
+    fn sharing_calls(&self) -> Recorder {
+        Recorder { calls: self.calls.clone(), pause: Arc::default() }
+    }
+
+    /// Holds this recorder's next request of `operation` before it is sent: returns a receiver
+    /// that fires when it is held and a sender that lets it go.
+    fn pause_before(
+        &self,
+        operation: &'static str,
+    ) -> (tokio::sync::oneshot::Receiver<()>, std::sync::mpsc::Sender<()>) {
+        let (reached, reached_rx) = tokio::sync::oneshot::channel();
+        let (resume_tx, resume) = std::sync::mpsc::channel();
+        let mut pause = self.pause.lock().unwrap_or_else(|e| panic!("{e}"));
+        *pause = Some(Pause { operation, reached, resume });
+        (reached_rx, resume_tx)
+    }
+
+    fn interceptors(&self) -> Vec<SharedInterceptor> {
+        vec![SharedInterceptor::new(self.clone())]
+    }
+
+    /// The permissions every request recorded so far needs.
+    fn permissions(&self, stack: &Stack) -> BTreeSet<Permission> {
+        let calls = self.calls.lock().unwrap_or_else(|e| panic!("{e}"));
+        calls.iter().flat_map(|call| needed(call, stack)).collect()
+    }
+}
+
+/// The permissions one request needs. Panics on an operation it does not know, so a new kind of
+/// call is taught to this test (and to the template) rather than passed over.
+fn needed(call: &Call, stack: &Stack) -> Vec<Permission> {
+    let (service, operation) = call.target.split_once('.').unwrap_or_else(|| panic!("no target: {call:?}"));
+    match (service, operation) {
+        ("DynamoDB_20120810", "TransactWriteItems" | "TransactGetItems") => transaction_actions(call, stack),
+        ("DynamoDB_20120810", "BatchGetItem" | "BatchWriteItem") => {
+            let tables = call.body["RequestItems"].as_object().unwrap_or_else(|| panic!("{call:?}"));
+            tables.keys().map(|name| (format!("dynamodb:{operation}"), stack.table_resource(name))).collect()
+        }
+        ("DynamoDB_20120810", _) => {
+            let table = stack.table_resource(call.body["TableName"].as_str().unwrap_or_default());
+            let resource = match call.body["IndexName"].as_str() {
+                Some(index) => Resource::Index(index.to_owned()),
+                None => table,
+            };
+            vec![(format!("dynamodb:{operation}"), resource)]
+        }
+        ("AWSEvents", "PutEvents") => {
+            let entries = call.body["Entries"].as_array().unwrap_or_else(|| panic!("{call:?}"));
+            for entry in entries {
+                assert_eq!(entry["EventBusName"].as_str(), Some(stack.names.bus.as_deref().unwrap_or_default()));
+            }
+            vec![("events:PutEvents".to_owned(), Resource::Bus)]
+        }
+        ("secretsmanager", "GetSecretValue") => {
+            assert_eq!(call.body["SecretId"].as_str(), Some(stack.names.config_secret.as_str()), "{call:?}");
+            vec![("secretsmanager:GetSecretValue".to_owned(), Resource::ConfigSecret)]
+        }
+        _ => panic!("{} has no IAM action in this test yet: add it to `needed`", call.target),
+    }
+}
+
+/// A transaction is authorised action by action: each item needs its own.
+fn transaction_actions(call: &Call, stack: &Stack) -> Vec<Permission> {
+    const ITEM_ACTIONS: [(&str, &str); 5] = [
+        ("Put", "PutItem"),
+        ("Update", "UpdateItem"),
+        ("Delete", "DeleteItem"),
+        ("ConditionCheck", "ConditionCheckItem"),
+        ("Get", "GetItem"),
+    ];
+    let items = call.body["TransactItems"].as_array().unwrap_or_else(|| panic!("{call:?}"));
+    items
+        .iter()
+        .map(|item| {
+            let (kind, action) = ITEM_ACTIONS
+                .into_iter()
+                .find(|(kind, _)| item.get(kind).is_some())
+                .unwrap_or_else(|| panic!("unknown transaction item {item}"));
+            let table = item[kind]["TableName"].as_str().unwrap_or_default();
+            (format!("dynamodb:{action}"), stack.table_resource(table))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the template grants.
+
+/// A function's resource in the template.
+fn function<'t>(template: &'t Yaml, logical_id: &str) -> &'t Yaml {
+    let resource = &template["Resources"][logical_id];
+    assert_eq!(resource["Type"].as_str(), Some("AWS::Serverless::Function"), "{logical_id}");
+    &resource["Properties"]
+}
+
+/// `(tag, value)` of an intrinsic function such as `!GetAtt Table.Arn`.
+fn intrinsic(value: &Yaml) -> (String, String) {
+    match value {
+        Yaml::Tagged(tagged) => match tagged.value.as_str() {
+            Some(text) => (tagged.tag.to_string(), text.to_owned()),
+            None => panic!("an intrinsic of a form this test does not read: {value:?}"),
+        },
+        _ => panic!("a resource that is not a reference to the stack's own: {value:?}"),
+    }
+}
+
+fn resource(value: &Yaml) -> Resource {
+    let (tag, text) = intrinsic(value);
+    match (tag.as_str(), text.as_str()) {
+        ("!GetAtt", "Table.Arn") => Resource::Table,
+        ("!Sub", sub) if sub.starts_with("${Table.Arn}/index/") => {
+            Resource::Index(sub.trim_start_matches("${Table.Arn}/index/").to_owned())
+        }
+        ("!Ref", "ConfigSecretArn") => Resource::ConfigSecret,
+        ("!Ref", "Bus") => Resource::Bus,
+        ("!GetAtt", attribute) => match attribute.split_once('.') {
+            Some((logical_id, "Arn" | "QueueName")) => Resource::Other(logical_id.to_owned()),
+            _ => panic!("unknown resource {tag} {text}"),
+        },
+        _ => panic!("unknown resource {tag} {text}"),
+    }
+}
+
+fn one_or_many(value: &Yaml) -> Vec<&Yaml> {
+    match value {
+        Yaml::Sequence(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// Every (action, resource) the function's role allows: its `Policies`, SAM policy templates
+/// expanded, and what SAM adds for its `EventInvokeConfig` destinations.
+fn granted(template: &Yaml, logical_id: &str) -> BTreeSet<Permission> {
+    let policies = function(template, logical_id)["Policies"].as_sequence();
+    let mut permissions = invoke_destinations(template, logical_id);
+    for policy in policies.unwrap_or_else(|| panic!("{logical_id} has no Policies list")) {
+        let mapping = policy.as_mapping().unwrap_or_else(|| panic!("{logical_id}: a policy that is no mapping"));
+        for (name, body) in mapping {
+            match name.as_str().unwrap_or_default() {
+                "Statement" => permissions.extend(statements(logical_id, body)),
+                "EventBridgePutEventsPolicy" => {
+                    permissions.insert(("events:PutEvents".to_owned(), resource(&body["EventBusName"])));
+                }
+                // As aws-sam-translator expands it: SendMessage and SendMessageBatch.
+                "SQSSendMessagePolicy" => {
+                    permissions.insert(("sqs:SendMessage*".to_owned(), resource(&body["QueueName"])));
+                }
+                other => panic!("{logical_id}: SAM policy {other} is not expanded by this test yet"),
+            }
+        }
+    }
+    permissions
+}
+
+fn statements(logical_id: &str, body: &Yaml) -> Vec<Permission> {
+    let mut permissions = Vec::new();
+    for statement in one_or_many(body) {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{logical_id}: {statement:?}");
+        for action in one_or_many(&statement["Action"]) {
+            let action = action.as_str().unwrap_or_else(|| panic!("{logical_id}: action {action:?}"));
+            assert!(!action.contains('*'), "{logical_id}: a wildcard action {action} is never least privilege");
+            for target in one_or_many(&statement["Resource"]) {
+                permissions.push((action.to_owned(), resource(target)));
+            }
+        }
+    }
+    permissions
+}
+
+/// `sqs:SendMessage` to each SQS destination of the function's `EventInvokeConfig`: Lambda sends
+/// the records of failed async invocations there with the function's role, and SAM adds exactly
+/// this to the role (no policy needs to grant it).
+fn invoke_destinations(template: &Yaml, logical_id: &str) -> BTreeSet<Permission> {
+    let destinations = &function(template, logical_id)["EventInvokeConfig"]["DestinationConfig"];
+    ["OnFailure", "OnSuccess"]
+        .into_iter()
+        .map(|when| &destinations[when])
+        .filter(|destination| destination["Type"].as_str() == Some("SQS"))
+        .map(|destination| ("sqs:SendMessage".to_owned(), resource(&destination["Destination"])))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack on moto, and the functions as their `main.rs` build them.
+
+struct Stack {
+    sdk: SdkConfig,
+    names: ResourceNames,
+    secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Stack {
+    /// A table, a bus and a configuration secret of their own, created without any recorder.
+    async fn create() -> Stack {
+        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+            panic!(
+                "AWS_ENDPOINT_URL is not set: this test runs against moto_server. Start it with \
+                 `python scripts/moto_server.py 127.0.0.1 5055` and export AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
+                 AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+            );
+        }
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let suffix = format!("{:016x}", rand::random::<u64>());
+        let table = format!("stammkunde-iam-{suffix}");
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        create_table(&dynamo, &table).await.unwrap_or_else(|e| panic!("creating table {table}: {e:?}"));
+        let bus = format!("stammkunde-iam-{suffix}-events");
+        let events = aws_sdk_eventbridge::Client::new(&sdk);
+        events.create_event_bus().name(&bus).send().await.unwrap_or_else(|e| panic!("creating bus: {e:?}"));
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let created =
+            secrets.create_secret().name(format!("stammkunde-iam-{suffix}")).secret_string(test_config_toml());
+        let created = created.send().await.unwrap_or_else(|e| panic!("creating the secret: {e:?}"));
+        let config_secret = created.arn().unwrap_or_else(|| panic!("the secret has no ARN")).to_owned();
+        Stack { sdk, names: ResourceNames { table, config_secret, bus: Some(bus) }, secrets }
+    }
+
+    fn table_resource(&self, name: &str) -> Resource {
+        assert_eq!(name, self.names.table, "a request to a table that is not the stack's");
+        Resource::Table
+    }
+
+    /// A cold start: the configuration read from the secret, clients recording into `recorder`.
+    async fn environment(&self, recorder: &Recorder) -> LambdaEnvironment {
+        let env = LambdaEnvironment::connect(self.sdk.clone(), self.names.clone(), recorder.interceptors()).await;
+        env.unwrap_or_else(|e| panic!("cold start: {e:?}"))
+    }
+
+    /// Replaces the shop configuration (a rule change: instances started after it see it).
+    async fn set_config(&self, toml: &str) {
+        let put = self.secrets.put_secret_value().secret_id(&self.names.config_secret).secret_string(toml);
+        put.send().await.unwrap_or_else(|e| panic!("updating the secret: {e:?}"));
+    }
+}
+
+/// The bus of the webhooks function, as in its `main.rs`, that also keeps what it published so
+/// the test can hand it to the points function as EventBridge would.
+struct Forwarding {
+    bus: stammkunde_aws::EventBridgeBus,
+    published: Mutex<Vec<DomainEvent>>,
+}
+
+#[async_trait]
+impl EventBus for Forwarding {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), BusError> {
+        self.bus.publish(events).await?;
+        self.published.lock().map_err(|_| BusError::Rejected("poisoned".into()))?.extend(events.iter().cloned());
+        Ok(())
+    }
+}
+
+impl Forwarding {
+    fn take(&self) -> Vec<DomainEvent> {
+        std::mem::take(&mut *self.published.lock().unwrap_or_else(|e| panic!("{e}")))
+    }
+}
+
+/// `functions/webhooks/src/main.rs`, with the test's clock and a forwarding bus.
+async fn webhooks(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> (WebhookService, Arc<Forwarding>) {
+    let env = stack.environment(recorder).await;
+    let bus =
+        Arc::new(Forwarding { bus: env.event_bus().unwrap_or_else(|e| panic!("{e}")), published: Mutex::default() });
+    let service = WebhookService {
+        shops: env.shops.clone(),
+        store: env.store.clone(),
+        bus: bus.clone(),
+        clock: clock.clone(),
+        shopware_admin: Arc::new(HttpShopwareAdmin::new()),
+        public_url: None,
+    };
+    (service, bus)
+}
+
+fn ledger_service(env: &LambdaEnvironment, clock: &Arc<FixedClock>) -> Arc<LedgerService> {
+    Arc::new(LedgerService {
+        ledger: env.store.clone(),
+        timers: env.store.clone(),
+        bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
+        clock: clock.clone(),
+    })
+}
+
+/// `functions/points/src/main.rs`.
+async fn points(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> PointsService {
+    let env = stack.environment(recorder).await;
+    let ledger = ledger_service(&env, clock);
+    PointsService { shops: env.shops.clone(), ledger, customers: env.store.clone(), codes: env.store.clone() }
+}
+
+/// `functions/api/src/main.rs`.
+async fn api(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> Arc<ApiService> {
+    let env = stack.environment(recorder).await;
+    let ledger = ledger_service(&env, clock);
+    Arc::new(ApiService {
+        shops: env.shops.clone(),
+        store: env.store.clone(),
+        ledger,
+        coupons: Arc::new(Coupons::new(env.store.clone())),
+        clock: clock.clone(),
+    })
+}
+
+/// `functions/ledger-sweep/src/main.rs`.
+async fn ledger_sweep(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> SweepFunction {
+    let env = stack.environment(recorder).await;
+    let bus = Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}")));
+    let ledger = Arc::new(LedgerService {
+        ledger: env.store.clone(),
+        timers: env.store.clone(),
+        bus: bus.clone(),
+        clock: clock.clone(),
+    });
+    let sweep = LedgerSweep {
+        ledger,
+        timers: env.store.clone(),
+        customers: env.store.clone(),
+        shops: env.store.clone(),
+        clock: clock.clone(),
+    };
+    SweepFunction { shops: env.shops.clone(), sweep, bus, pages_per_invocation: PAGES_PER_INVOCATION }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The flows.
+
+fn request(method: &str, uri: &str, headers: &[(&str, String)], body: &[u8]) -> http::Request<Bytes> {
+    let mut request = http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request.body(Bytes::copy_from_slice(body)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn reply(response: &http::Response<String>) -> (u16, Value) {
+    (response.status().as_u16(), serde_json::from_str(response.body()).unwrap_or(Value::Null))
+}
+
+/// A webhook that must be answered 200 with `status`.
+async fn deliver(webhooks: &WebhookService, path: &str, headers: &[(&str, String)], body: &[u8], status: &str) {
+    let (code, answer) = reply(&webhooks.handle(request("POST", path, headers, body)).await);
+    assert_eq!((code, answer["status"].as_str()), (200, Some(status)), "{path}: {answer}");
+}
+
+/// The Shopware handshake and an order event signed with the secret it issued.
+async fn shopware_flow(webhooks: &WebhookService) {
+    let query = shopware_registration_query(t0().timestamp());
+    let path = format!("/webhooks/shopware/registration?{query}");
+    let (code, registered) = reply(&webhooks.handle(request("GET", &path, &shopware_app_signature(&query), b"")).await);
+    assert_eq!(code, 200, "{registered}");
+    let secret = registered["secret"].as_str().unwrap_or_default().to_owned();
+    let body = shopware_confirmation_body(t0().timestamp());
+    let confirm = "/webhooks/shopware/registration/confirm";
+    deliver(webhooks, confirm, &shopware_headers(&body, &secret), &body, "confirmed").await;
+    deliver(webhooks, "/webhooks/shopware", &shopware_headers(SHOPWARE_PLACED, &secret), SHOPWARE_PLACED, "accepted")
+        .await;
+}
+
+/// Orders, a refund, a duplicate, customers, privacy requests and an uninstall of Shopify, and a
+/// WooCommerce order.
+async fn shopify_and_woo_flow(webhooks: &WebhookService) {
+    let shopify = "/webhooks/shopify";
+    deliver(webhooks, shopify, &shopify_headers("orders/paid", SHOPIFY_PAID, "iam-1"), SHOPIFY_PAID, "accepted").await;
+    deliver(webhooks, shopify, &shopify_headers("orders/paid", SHOPIFY_PAID, "iam-1"), SHOPIFY_PAID, "duplicate").await;
+    let refund = shopify_headers("refunds/create", SHOPIFY_REFUND, "iam-2");
+    deliver(webhooks, shopify, &refund, SHOPIFY_REFUND, "accepted").await;
+    let tiers = shopify_headers_for(TIERS_SHOPIFY_DOMAIN, "orders/paid", SHOPIFY_PAID, "iam-3");
+    deliver(webhooks, shopify, &tiers, SHOPIFY_PAID, "accepted").await;
+    let created = shopify_headers("customers/create", SHOPIFY_CUSTOMER, "iam-4");
+    deliver(webhooks, shopify, &created, SHOPIFY_CUSTOMER, "accepted").await;
+    let deleted = json_body(&json!({ "id": NEW_CUSTOMER.parse::<u64>().unwrap_or_default() }));
+    deliver(webhooks, shopify, &shopify_headers("customers/delete", &deleted, "iam-5"), &deleted, "accepted").await;
+    for (topic, body, id) in
+        [("customers/data_request", SHOPIFY_DATA_REQUEST, "iam-6"), ("customers/redact", SHOPIFY_REDACT, "iam-7")]
+    {
+        deliver(webhooks, shopify, &shopify_headers(topic, body, id), body, "accepted").await;
+    }
+    let woo = woo_headers("order.updated", WOO_ORDER, "iam-8");
+    deliver(webhooks, "/webhooks/woocommerce", &woo, WOO_ORDER, "accepted").await;
+    let uninstalled = json_body(&json!({"id": 71234567890_u64, "domain": TIERS_SHOPIFY_DOMAIN}));
+    let headers = shopify_headers_for(TIERS_SHOPIFY_DOMAIN, "app/uninstalled", &uninstalled, "iam-10");
+    deliver(webhooks, shopify, &headers, &uninstalled, "accepted").await;
+}
+
+/// Hands each event to the points function the way EventBridge invokes it (the event JSON in an
+/// EventBridge envelope, parsed as its `main.rs` parses it). Returns how many it reconciled.
+async fn deliver_events(points: &PointsService, events: &[DomainEvent]) -> usize {
+    let mut reconciled = 0;
+    for event in events.iter().filter(|e| matches!(e.detail_type(), "OrderRecorded" | "RefundRecorded")) {
+        let envelope = json!({
+            "version": "0", "id": "iam", "detail-type": event.detail_type(), "source": "stammkunde",
+            "account": "123456789012", "time": "2026-11-20T09:32:08Z", "region": "eu-central-1",
+            "resources": [], "detail": event,
+        });
+        let invocation: EventBridgeEvent<DomainEvent> =
+            serde_json::from_value(envelope).unwrap_or_else(|e| panic!("the envelope: {e}"));
+        let outcome = points.handle_event(&invocation.detail).await;
+        let outcome = outcome.unwrap_or_else(|e| panic!("points on {}: {e:?}", event.detail_type()));
+        reconciled += usize::from(matches!(outcome, stammkunde_points::PointsOutcome::Reconciled { .. }));
+    }
+    reconciled
+}
+
+/// A request to the merchant API of `shopify-shop`: (status, body text).
+async fn call(api: &ApiService, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+    let mut headers = bearer(API_KEY);
+    headers.push(("content-type", "application/json".into()));
+    let body = body.map(|b| json_body(&b)).unwrap_or_default();
+    let uri = format!("/api/shops/shopify-shop{path}");
+    let response = api.handle(request(method, &uri, &headers, &body)).await;
+    (response.status().as_u16(), response.body().clone())
+}
+
+#[track_caller]
+fn json_of(answer: &(u16, String), status: u16) -> Value {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    serde_json::from_str(&answer.1).unwrap_or_else(|e| panic!("{e}: {}", answer.1))
+}
+
+async fn available(api: &ApiService) -> i64 {
+    let ledger = json_of(&call(api, "GET", &format!("/customers/{CUSTOMER}/ledger"), None).await, 200);
+    balance(&ledger).0
+}
+
+async fn adjust(api: &ApiService, key: &str, points: i64) {
+    let body = json!({"idempotency_key": key, "points": points, "reason": "IAM test"});
+    json_of(&call(api, "POST", &format!("/customers/{CUSTOMER}/adjustments"), Some(body)).await, 201);
+}
+
+/// Every route of the merchant API. Returns the generated code the customer redeemed.
+async fn api_flow(api: &ApiService) -> String {
+    let customer = format!("/customers/{CUSTOMER}");
+    json_of(&call(api, "GET", &customer, None).await, 200);
+    adjust(api, "iam-credit", 1000).await;
+    let codes = json!({"codes": ["IAM-POOL-0001", "IAM-POOL-0002", "IAM-POOL-0003"]});
+    json_of(&call(api, "POST", &format!("/rewards/{POOL_REWARD}/codes"), Some(codes)).await, 200);
+    let redemptions = format!("{customer}/redemptions");
+    let pooled = json!({"idempotency_key": "iam-pool-1", "reward": POOL_REWARD});
+    json_of(&call(api, "POST", &redemptions, Some(pooled.clone())).await, 201);
+    json_of(&call(api, "POST", &redemptions, Some(pooled)).await, 200);
+    let generated = json!({"idempotency_key": "iam-generated-1", "reward": GENERATED_REWARD});
+    let generated = json_of(&call(api, "POST", &redemptions, Some(generated)).await, 201);
+    let review = json!({"customer_id": CUSTOMER, "product_id": PRODUCT, "review_id": "rv-iam", "status": "published"});
+    json_of(&call(api, "POST", "/reviews", Some(review)).await, 200);
+    json_of(&call(api, "GET", &format!("{customer}/ledger"), None).await, 200);
+    for path in ["/codes.csv".to_owned(), format!("/codes.csv?reward={POOL_REWARD}")] {
+        let (status, csv) = call(api, "GET", &path, None).await;
+        assert_eq!(status, 200, "{csv}");
+    }
+    generated["code"].as_str().unwrap_or_else(|| panic!("no code in {generated}")).to_owned()
+}
+
+/// A redemption whose debit loses a race after it claimed a pooled code: the code goes back to
+/// the pool. The racer (another warm instance) is held just before its claim while this one
+/// spends the points, so the race always goes the same way.
+async fn lost_redemption_flow(api: &ApiService, racer: Arc<ApiService>, racer_recorder: &Recorder) {
+    let spare = available(api).await - POOL_REWARD_POINTS;
+    if spare > 0 {
+        adjust(api, "iam-exact", -spare).await;
+    }
+    assert_eq!(available(api).await, POOL_REWARD_POINTS, "exactly one pooled redemption is affordable");
+    let (claiming, resume) = racer_recorder.pause_before("TransactWriteItems");
+    let raced = tokio::spawn(async move {
+        let body = json!({"idempotency_key": "iam-pool-race", "reward": POOL_REWARD});
+        call(&racer, "POST", &format!("/customers/{CUSTOMER}/redemptions"), Some(body)).await
+    });
+    let reached = tokio::time::timeout(std::time::Duration::from_secs(30), claiming).await;
+    assert!(matches!(reached, Ok(Ok(()))), "the racing redemption never reached its claim");
+    adjust(api, "iam-spend", -POOL_REWARD_POINTS).await;
+    resume.send(()).unwrap_or_else(|e| panic!("{e}"));
+    let answer = raced.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json_of(&answer, 409)["error"], "insufficient_points");
+    let (_, csv) = call(api, "GET", &format!("/codes.csv?reward={POOL_REWARD}"), None).await;
+    assert_eq!(csv.lines().filter(|l| l.contains(",pooled,")).count(), 2, "the claimed code is back: {csv}");
+}
+
+/// A second order that uses the generated code, so the points function marks it used.
+async fn order_with_code(webhooks: &WebhookService, code: &str) {
+    let order = edit_json(SHOPIFY_PAID, |o| {
+        o["id"] = json!(5912345678999_u64);
+        o["discount_codes"] = json!([{"code": code, "amount": "5.00", "type": "fixed_amount"}]);
+    });
+    let headers = shopify_headers("orders/paid", &order, "iam-9");
+    deliver(webhooks, "/webhooks/shopify", &headers, &order, "accepted").await;
+}
+
+fn scheduled() -> SweepInput {
+    serde_json::from_value(json!({"sweep": "ledger"})).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn continued(shop: &str) -> SweepInput {
+    let event = json!({
+        "version": "0", "id": "iam", "detail-type": "LedgerSweepRequested", "source": "stammkunde",
+        "account": "123456789012", "time": "2026-12-02T10:05:40Z", "region": "eu-central-1", "resources": [],
+        "detail": {"type": "ledger_sweep_requested", "shop": shop},
+    });
+    serde_json::from_value(event).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sweeps every shop; returns (entries appended, customers of `tiers-shop` looked at).
+async fn sweep(function: &SweepFunction, input: &SweepInput) -> (u32, u32) {
+    let reports = function.handle(input).await.unwrap_or_else(|e| panic!("ledger sweep: {e:?}"));
+    let tiers = reports.iter().find(|(shop, _)| shop.as_str() == "tiers-shop").map_or(0, |(_, r)| r.customers);
+    (reports.iter().map(|(_, report)| report.entries).sum(), tiers)
+}
+
+async fn sweep_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) {
+    // Past every hold and the codes' validity: releases, keep bonuses, unused codes expired.
+    clock.set(t0() + Duration::days(60));
+    let first = ledger_sweep(stack, recorder, clock).await;
+    let (entries, _) = sweep(&first, &scheduled()).await;
+    assert!(entries > 0, "the due customers' holds ended");
+    sweep(&first, &continued("shopify-shop")).await;
+
+    // The tier rule changes; instances started after it walk every customer of the shop.
+    let threshold = format!("threshold = \"{SILVER_THRESHOLD}\"");
+    let config = test_config_toml();
+    assert!(config.contains(&threshold));
+    stack.set_config(&config.replace(&threshold, "threshold = \"100000\"")).await;
+    let second = ledger_sweep(stack, recorder, clock).await;
+    let (_, tiers_customers) = sweep(&second, &scheduled()).await;
+    assert!(tiers_customers > 0, "a tier rule change walks the shop's customers");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_function_is_granted_exactly_the_aws_calls_its_code_makes() {
+    let stack = Stack::create().await;
+    let clock = Arc::new(FixedClock::new(t0()));
+    let recorders: BTreeMap<&str, Recorder> = FUNCTIONS.iter().map(|(_, f)| (*f, Recorder::default())).collect();
+
+    let (webhook_service, forwarded) = webhooks(&stack, &recorders["webhooks"], &clock).await;
+    shopware_flow(&webhook_service).await;
+    shopify_and_woo_flow(&webhook_service).await;
+    let points_service = points(&stack, &recorders["points"], &clock).await;
+    assert!(deliver_events(&points_service, &forwarded.take()).await >= 3, "credits and the refund's reversal");
+
+    let api_service = api(&stack, &recorders["api"], &clock).await;
+    let code = api_flow(&api_service).await;
+    let racer_recorder = recorders["api"].sharing_calls();
+    let racer = api(&stack, &racer_recorder, &clock).await;
+    lost_redemption_flow(&api_service, racer, &racer_recorder).await;
+
+    order_with_code(&webhook_service, &code).await;
+    assert!(deliver_events(&points_service, &forwarded.take()).await >= 1, "the order that used the code");
+    sweep_flow(&stack, &recorders["ledger-sweep"], &clock).await;
+
+    let template: Yaml = serde_yaml::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml: {e}"));
+    assert_every_function_is_covered(&template);
+    let mut findings = Vec::new();
+    for (logical_id, binary) in FUNCTIONS {
+        let needs: BTreeSet<Permission> = recorders[binary]
+            .permissions(&stack)
+            .into_iter()
+            .chain(invoke_destinations(&template, logical_id))
+            .collect();
+        let grants = granted(&template, logical_id);
+        for missing in needs.difference(&grants) {
+            findings.push(format!("{logical_id} lacks {} on {:?}, which its code calls", missing.0, missing.1));
+        }
+        for unused in grants.difference(&needs) {
+            findings.push(format!("{logical_id} is granted {} on {:?}, which it never uses", unused.0, unused.1));
+        }
+    }
+    assert!(findings.is_empty(), "infra/template.yaml does not match the calls:\n{}", findings.join("\n"));
+}
+
+/// A function added to the template must be driven here too, or its policy goes unchecked.
+fn assert_every_function_is_covered(template: &Yaml) {
+    let resources = template["Resources"].as_mapping().unwrap_or_else(|| panic!("no Resources"));
+    let functions: BTreeSet<&str> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter_map(|(id, _)| id.as_str())
+        .collect();
+    let covered: BTreeSet<&str> = FUNCTIONS.iter().map(|(id, _)| *id).collect();
+    assert_eq!(functions, covered, "every function of the template is driven by this test");
+}
