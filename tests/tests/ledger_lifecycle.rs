@@ -625,3 +625,32 @@ async fn an_order_number_of_200_characters_outside_ascii_still_earns_its_points(
     assert_eq!(keys(&ledger), [format!("earn:order:{ORDER}")]);
     assert_eq!(balance(&ledger), (0, ORDER_POINTS));
 }
+
+/// The case: a Shopify refund of one line of the order's three goods lines (the grinder,
+/// its only unit). Exactly that line's credit comes back; the beans and the descaler keep theirs,
+/// and the release frees what is left.
+#[tokio::test]
+async fn a_shopify_refund_of_one_line_of_three_reverses_that_line_alone() {
+    let app = app().await;
+    deliver(&app, "orders/paid", ORDER_PAID, "paid").await;
+    let grinder_only = edit_json(REFUND, |refund| {
+        let items = refund["refund_line_items"].as_array().cloned().unwrap_or_default();
+        let mut grinder = items.first().cloned().unwrap_or_else(|| panic!("the fixture has refund lines"));
+        grinder["line_item_id"] = serde_json::json!(14011223344552_u64);
+        grinder["quantity"] = serde_json::json!(1);
+        grinder["line_item"]["id"] = serde_json::json!(14011223344552_u64);
+        refund["refund_line_items"] = serde_json::json!([grinder]);
+    });
+    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 22, 13, 6, 0).single().unwrap_or_default());
+    let answer = deliver(&app, "refunds/create", &grinder_only, "refund-grinder").await;
+    assert_eq!(answer.body["status"], "accepted", "{:?}", answer.body);
+
+    let ledger_now = ledger(&app).await;
+    let reversal = entry(&ledger_now, &format!("reversal:refund:{ORDER}:{REFUND_ID}"));
+    let lines = reversed_lines(&reversal);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!((lines[0].0.as_str(), lines[0].1, lines[0].3), ("14011223344552", 1, GRINDER_POINTS));
+    assert_eq!(balance(&ledger_now), (0, BEANS_POINTS + DESCALER_POINTS));
+    assert_eq!(app.sweep_at(window_closes()).await, 1);
+    assert_eq!(balance(&ledger(&app).await), (BEANS_POINTS + DESCALER_POINTS, 0));
+}

@@ -295,6 +295,9 @@ async fn a_code_used_in_a_paid_order_is_marked_on_its_holders_ledger_and_only_an
     credit(&app, CUSTOMER, 200).await;
     assert_eq!(redeem(&app, "r-1", POOL_REWARD).await.body["code"], "KAFFEE-0001");
     assert_eq!(redeem(&app, "r-2", POOL_REWARD).await.body["code"], "KAFFEE-0002");
+    let view = app.get(&format!("/api/shops/shopify-shop/customers/{CUSTOMER}"), &bearer(API_KEY)).await;
+    assert_eq!(view.body["codes"][0]["status"], "active", "{:?}", view.body);
+    assert_eq!(view.body["codes"][1]["points"], POOL_REWARD_POINTS);
 
     // A day later a friend orders with the first code, typed in lower case; Shopify sends the order
     // twice under two webhook ids.
@@ -335,6 +338,21 @@ async fn a_code_used_in_a_paid_order_is_marked_on_its_holders_ledger_and_only_an
     assert_eq!(back["detail"], json!({"type": "code", "code": "KAFFEE-0002"}));
     assert_eq!(balance(&after), (ORDER_POINTS + POOL_REWARD_POINTS, 0));
     assert_eq!(app.sweep().await, 0, "each code expires once");
+
+    // The merchant's view of the customer lists both codes with what became of them.
+    let view = app.get(&format!("/api/shops/shopify-shop/customers/{CUSTOMER}"), &bearer(API_KEY)).await;
+    let statuses: Vec<(String, String)> = view.body["codes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("codes in {:?}", view.body))
+        .iter()
+        .map(|c| {
+            (c["code"].as_str().unwrap_or_default().to_owned(), c["status"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [("KAFFEE-0001".to_owned(), "used".to_owned()), ("KAFFEE-0002".to_owned(), "expired".to_owned())]
+    );
 }
 
 /// `^SK-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$`, checked by hand (the test crate has no regex).
@@ -495,4 +513,32 @@ async fn concurrent_redemptions_beyond_the_balance_debit_only_what_it_holds_and_
             "{code}: {rows:?}"
         );
     }
+}
+
+/// The issue's case: 50 redemptions at once against a balance that covers 10, with codes enough
+/// for all 50 in the pool. Exactly 10 are debited and get a code, no code twice, and the 40
+/// refused ones put their claimed codes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_redemptions_against_a_balance_for_ten_issue_exactly_ten_distinct_codes() {
+    let app = app_with_customer().await;
+    let pool: Vec<String> = (1..=50).map(|n| format!("KAFFEE-{n:04}")).collect();
+    let pool_refs: Vec<&str> = pool.iter().map(String::as_str).collect();
+    assert_eq!(import(&app, POOL_REWARD, &pool_refs).await.status, 200);
+    credit(&app, CUSTOMER, 10 * POOL_REWARD_POINTS).await;
+
+    let keys_sent: Vec<String> = (0..50).map(|i| format!("rush-{i:02}")).collect();
+    let answers = futures::future::join_all(keys_sent.iter().map(|key| redeem(&app, key, POOL_REWARD))).await;
+
+    let issued: Vec<&str> =
+        answers.iter().filter(|a| a.status == 201).filter_map(|a| a.body["code"].as_str()).collect();
+    let refused = answers.iter().filter(|a| a.status == 409 && a.body["error"] == "insufficient_points").count();
+    assert_eq!((issued.len(), refused), (10, 40), "{answers:?}");
+    let distinct: std::collections::BTreeSet<&str> = issued.iter().copied().collect();
+    assert_eq!(distinct.len(), 10, "no code twice: {issued:?}");
+    let ledger = ledger(&app, CUSTOMER).await;
+    assert_eq!(entries(&ledger).iter().filter(|e| e["kind"] == "redemption").count(), 10);
+    assert_eq!(balance(&ledger), (0, ORDER_POINTS));
+    let rows = csv(&app).await;
+    assert_eq!(rows.iter().filter(|r| r.contains(",issued,")).count(), 10, "{rows:?}");
+    assert_eq!(rows.iter().filter(|r| r.ends_with(",pooled,,,")).count(), 40, "every refused claim's code is back");
 }

@@ -8,6 +8,7 @@ use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::ledger::schedule::lot_expiry;
+use stammkunde_domain::ledger::state::CodeAccount;
 use stammkunde_domain::ledger::{tiers, Balance, EntryDetail, LedgerEntry, LedgerState};
 
 pub(crate) fn customer(shop: &ShopConfig, c: &Customer, state: &LedgerState, now: DateTime<Utc>) -> Value {
@@ -27,6 +28,7 @@ pub(crate) fn customer(shop: &ShopConfig, c: &Customer, state: &LedgerState, now
         "points": points(state.balance()),
         "tier": tier.map(|t| json!({ "id": t.id, "name": t.name })),
         "next_expiry": next_expiry(shop, state),
+        "codes": codes(state),
         "consent": {
             // What the shop platform reports. Provable (double opt-in) consent is recorded by the
             // preference centre; until then `provable` is false.
@@ -52,6 +54,24 @@ fn next_expiry(shop: &ShopConfig, state: &LedgerState) -> Value {
     let Some(first) = dated.iter().map(|(at, _)| *at).min() else { return Value::Null };
     let points: i64 = dated.iter().filter(|(at, _)| at.date_naive() == first.date_naive()).map(|(_, p)| p).sum();
     json!({ "points": points, "at": first })
+}
+
+/// The codes the customer was given, oldest first by expiry: active (issued, unused, unexpired),
+/// used or expired.
+fn codes(state: &LedgerState) -> Value {
+    let mut codes: Vec<(&stammkunde_domain::coupon::CouponCode, &CodeAccount)> = state.codes.iter().collect();
+    codes.sort_by_key(|(code, account)| (account.expires_at, (*code).clone()));
+    let view = |(code, account): (&stammkunde_domain::coupon::CouponCode, &CodeAccount)| {
+        let status = if account.used {
+            "used"
+        } else if account.expired {
+            "expired"
+        } else {
+            "active"
+        };
+        json!({ "code": code, "reward": account.reward, "points": account.points, "expires_at": account.expires_at, "status": status })
+    };
+    Value::Array(codes.into_iter().map(view).collect())
 }
 
 pub(crate) fn ledger(shop: &ShopId, customer: &CustomerId, state: &LedgerState, entries: &[LedgerEntry]) -> Value {
