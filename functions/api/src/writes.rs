@@ -90,7 +90,18 @@ impl ApiService {
             if account.reward != reward.id {
                 return Err(replies::refusal(&Refusal::KeyReused));
             }
-            let body = json!({ "code": code, "reward": account.reward, "points": account.points, "expires_at": account.expires_at, "balance": views::points(state.balance()) });
+            // A retry of a redemption that was booked: it appends nothing, but it goes through the
+            // ledger service so that what the first attempt may not have finished (publishing the
+            // debit's event, storing the timer for the code's expiry) is finished now.
+            let repeat = RedemptionRequest {
+                key: request.idempotency_key.clone(),
+                reward: reward.id.clone(),
+                code: code.clone(),
+                expires_at: account.expires_at,
+            };
+            let outcome =
+                self.ledger.run(shop, customer, |d| d.redeem(&repeat)).await.map_err(replies::ledger_error)?;
+            let body = json!({ "code": repeat.code, "reward": repeat.reward, "points": account.points, "expires_at": repeat.expires_at, "balance": views::points(outcome.state.balance()) });
             return Ok(made(false, body));
         }
         // Checked again, authoritatively, when the debit is appended; this only spares the pool a
