@@ -3,6 +3,7 @@
 //! function on one port. Tests start it in-process with `start`; the benchmark runs the binary.
 
 mod demo;
+mod outbox_pages;
 mod points_subscriber;
 mod server;
 pub mod settings;
@@ -18,9 +19,10 @@ use tokio::task::JoinHandle;
 use stammkunde_api::ApiService;
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::{AppConfig, ShopDirectory};
-use stammkunde_domain::ports::Store;
-use stammkunde_local::InProcessBus;
+use stammkunde_domain::ports::{MailStore, Store};
+use stammkunde_local::{InProcessBus, OutboxMailer};
 use stammkunde_points::PointsService;
+use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_store_sqlite::SqliteStore;
@@ -30,6 +32,8 @@ pub use settings::Settings;
 
 /// Name of the SQLite file inside the data directory.
 pub const DATABASE_FILE: &str = "stammkunde.sqlite3";
+/// The outbox mailer's directory inside the data directory: one `.eml` file per mail.
+pub const OUTBOX_DIR: &str = "outbox";
 
 #[derive(Debug, Error)]
 pub enum RunnerError {
@@ -39,6 +43,10 @@ pub enum RunnerError {
     Config { path: String, source: stammkunde_domain::config::ConfigError },
     #[error("cannot open the database")]
     Store(#[from] stammkunde_domain::error::StoreError),
+    #[error("cannot create the outbox at {path}: {source}")]
+    Outbox { path: String, source: std::io::Error },
+    #[error("the mail templates are broken: {0}")]
+    Templates(#[from] stammkunde_services::mail::render::RenderError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -47,6 +55,10 @@ pub enum RunnerError {
 pub struct RunningApp {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
+    /// The mail records (the same SQLite database).
+    pub mail: Arc<dyn MailStore>,
+    /// Where the mail sweep's messages go.
+    pub outbox: Arc<OutboxMailer>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
 }
@@ -88,6 +100,7 @@ pub fn load_or_create_config(path: &Path) -> Result<(AppConfig, bool), RunnerErr
 pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>) -> Result<RunningApp, RunnerError> {
     let sqlite = Arc::new(SqliteStore::open(&settings.data_dir.join(DATABASE_FILE), clock.clone())?);
     let store: Arc<dyn Store> = sqlite.clone();
+    let sqlite_mail: Arc<dyn MailStore> = sqlite.clone();
     let shops = Arc::new(ShopDirectory::new(config));
     let bus = Arc::new(InProcessBus::new());
     let ledger = Arc::new(LedgerService {
@@ -115,7 +128,25 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
         .await
         .map_err(|source| RunnerError::Listen { addr: settings.addr, source })?;
     let addr = listener.local_addr().map_err(|source| RunnerError::Listen { addr: settings.addr, source })?;
-    let public_url = settings.public_url.clone().or_else(|| Some(format!("http://{addr}")));
+    let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let outbox_dir = settings.data_dir.join(OUTBOX_DIR);
+    let outbox = Arc::new(
+        OutboxMailer::new(&outbox_dir)
+            .map_err(|source| RunnerError::Outbox { path: outbox_dir.display().to_string(), source })?,
+    );
+    let coupons = Arc::new(Coupons::new(sqlite.clone()));
+    let mail_sweep = MailSweep {
+        customers: sqlite.clone(),
+        mail: sqlite.clone(),
+        codes: sqlite.clone(),
+        marks: sqlite.clone(),
+        coupons: coupons.clone(),
+        mailer: outbox.clone(),
+        clock: clock.clone(),
+        renderer: Arc::new(MailRenderer::new()?),
+        public_url: public_url.clone(),
+        pacer: Pacer::default(),
+    };
     let functions = Arc::new(server::Functions {
         webhooks: WebhookService {
             shops: shops.clone(),
@@ -123,16 +154,11 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             bus,
             clock: clock.clone(),
             shopware_admin: Arc::new(HttpShopwareAdmin::new()),
-            public_url,
+            public_url: Some(public_url),
         },
-        api: ApiService {
-            shops: shops.clone(),
-            store: store.clone(),
-            ledger,
-            coupons: Arc::new(Coupons::new(sqlite)),
-            clock,
-        },
-        sweeps: sweeps::Sweeps { shops, ledger: sweep },
+        api: ApiService { shops: shops.clone(), store: store.clone(), ledger, coupons, clock },
+        sweeps: sweeps::Sweeps { shops, ledger: sweep, mail: mail_sweep },
+        outbox: outbox.clone(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -143,5 +169,5 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(RunningApp { addr, store, shutdown: Some(tx), server })
+    Ok(RunningApp { addr, store, mail: sqlite_mail, outbox, shutdown: Some(tx), server })
 }

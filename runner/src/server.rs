@@ -18,6 +18,7 @@ pub struct Functions {
     pub webhooks: WebhookService,
     pub api: ApiService,
     pub sweeps: crate::sweeps::Sweeps,
+    pub outbox: Arc<stammkunde_local::OutboxMailer>,
 }
 
 pub fn router(functions: Arc<Functions>) -> Router {
@@ -27,6 +28,8 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/api/{*rest}", any(api))
         // Local only: what the schedules do on AWS, on demand.
         .route("/dev/sweeps/{sweep}", post(sweep))
+        .route("/dev/outbox", get(outbox_list))
+        .route("/dev/outbox/{name}", get(outbox_mail))
         .fallback(|| async {
             to_axum(Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route").into_response())
         })
@@ -49,6 +52,14 @@ async fn api(State(functions): State<Arc<Functions>>, request: Request<Body>) ->
 
 async fn sweep(State(functions): State<Arc<Functions>>, Path(sweep): Path<String>) -> Response {
     to_axum(functions.sweeps.run(&sweep).await.into_response())
+}
+
+async fn outbox_list(State(functions): State<Arc<Functions>>) -> Response {
+    crate::outbox_pages::list(&functions.outbox)
+}
+
+async fn outbox_mail(State(functions): State<Arc<Functions>>, Path(name): Path<String>) -> Response {
+    crate::outbox_pages::read(&functions.outbox, &name)
 }
 
 /// Reads the body, at most one byte past the limit so the handler can still answer 413 itself.

@@ -49,6 +49,15 @@ pub const SILVER_TIER: &str = "silber";
 pub const SILVER_THRESHOLD: i64 = 250;
 pub const SILVER_MULTIPLIER: &str = "1.5";
 
+/// `mail-shop`: mail switched on, a generated birthday and win-back code, at most one marketing
+/// mail per customer in 7 days (so one test can show the cap deferring).
+pub const MAIL_SHOPIFY_DOMAIN: &str = "e2e-mail.myshopify.com";
+pub const MAIL_API_KEY: &str = "api-key-mail-0123456789";
+pub const MAIL_REWARD: &str = "geburtstag-10";
+pub const MAIL_REWARD_VALID_DAYS: i64 = 30;
+pub const WIN_BACK_DAYS: i64 = 120;
+pub const WIN_BACK_REMINDER_DAYS: i64 = 14;
+
 /// The configuration every test app runs with: one shop per platform, known secrets.
 pub fn test_config() -> AppConfig {
     match AppConfig::from_toml(&test_config_toml()) {
@@ -121,6 +130,46 @@ id = "{SILVER_TIER}"
 name = "Silber"
 threshold = "{SILVER_THRESHOLD}"
 multiplier = "{SILVER_MULTIPLIER}"
+
+[[shops]]
+id = "mail-shop"
+platform = "shopify"
+domain = "{MAIL_SHOPIFY_DOMAIN}"
+webhook_secret = "{SHOPIFY_SECRET}"
+api_key = "{MAIL_API_KEY}"
+currency = "EUR"
+time_zone = "Europe/Berlin"
+locale = "de"
+
+[[shops.rewards]]
+id = "{MAIL_REWARD}"
+name = "10 % Geburtstagsrabatt"
+points = 0
+valid_days = {MAIL_REWARD_VALID_DAYS}
+codes = "generate"
+code_prefix = "GB"
+
+[shops.mail]
+enabled = true
+from = "Kaffee & Kuchen <news@kaffee.example>"
+shop_name = "Kaffee & Kuchen"
+shop_url = "https://kaffee.example/"
+imprint = """
+Kaffee & Kuchen GmbH, Hauptstraße 1, 10115 Berlin
+Geschäftsführerin: Anna Beispiel · HRB 12345 B · USt-IdNr. DE123456789
+"""
+unsubscribe_mailto = "abmelden@kaffee.example"
+configuration_set = "kaffee-marketing"
+cap_mails = 1
+sends_per_second_max = 1000
+
+[shops.mail.birthday]
+reward = "{MAIL_REWARD}"
+
+[shops.mail.win_back]
+after_days = {WIN_BACK_DAYS}
+reminder_after_days = {WIN_BACK_REMINDER_DAYS}
+reward = "{MAIL_REWARD}"
 
 [[shops]]
 id = "woo-shop"

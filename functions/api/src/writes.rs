@@ -82,7 +82,10 @@ impl ApiService {
 
     pub(crate) async fn redeem(&self, shop: &ShopConfig, customer: &CustomerId, raw: &Bytes) -> Result<Reply, Reply> {
         let request: RedemptionBody = body::json(raw)?;
-        let reward = shop.reward(&request.reward).ok_or_else(|| replies::refusal(&Refusal::UnknownReward))?;
+        let reward = shop
+            .reward(&request.reward)
+            .filter(|r| r.points > 0)
+            .ok_or_else(|| replies::refusal(&Refusal::UnknownReward))?;
         self.known_customer(shop, customer).await?;
         let key = BusinessKey::redemption(&request.idempotency_key);
         let state = self.read_state(shop, customer).await?;

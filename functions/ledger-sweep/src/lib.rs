@@ -14,6 +14,7 @@ use stammkunde_domain::error::{BusError, StoreError};
 use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::ShopId;
 use stammkunde_domain::ports::EventBus;
+use stammkunde_services::sweep_each_shop;
 use stammkunde_services::{LedgerSweep, SweepReport};
 
 /// Pages of due customers one invocation works through per shop (of `SWEEP_PAGE_SIZE` each):
@@ -66,22 +67,7 @@ impl SweepFunction {
             },
             SweepInput::Scheduled { .. } => return Err(SweepError::UnknownInput),
         };
-        let mut reports = Vec::with_capacity(shops.len());
-        let mut first_error = None;
-        for shop in shops {
-            // One shop's failure must not stop the others; it is reported after all ran.
-            match self.sweep_shop(shop).await {
-                Ok(report) => reports.push((shop.id.clone(), report)),
-                Err(error) => {
-                    tracing::error!(shop = %shop.id, error = %stammkunde_domain::error::cause_chain(&error), "ledger sweep failed");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(reports),
-        }
+        sweep_each_shop("ledger", shops, |shop| self.sweep_shop(shop)).await
     }
 
     async fn sweep_shop(&self, shop: &ShopConfig) -> Result<SweepReport, SweepError> {

@@ -14,3 +14,16 @@ async fn fresh_store() -> Arc<dyn Store> {
 // DynamoDB applies a delivery's changes one conditional write at a time (a failed guard must not
 // cancel the others), so a duplicate may re-apply idempotent changes: no atomic apply.
 stammkunde_store_conformance::conformance_tests!(fresh_store, Capabilities { atomic_apply: false });
+
+/// The mail suite, on the same kind of fresh table.
+mod mail {
+    use std::sync::Arc;
+
+    use stammkunde_domain::ports::MailStore;
+
+    async fn fresh_mail_store() -> Arc<dyn MailStore> {
+        Arc::new(super::common::fresh_dynamo_store().await)
+    }
+
+    stammkunde_store_conformance::mail_conformance_tests!(fresh_mail_store);
+}

@@ -21,9 +21,15 @@ use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::ledger::{
     AppendOutcome, Balance, BusinessKey, EarnBasis, EntryDetail, EntryKind, LedgerEntry, LineCredit,
 };
+use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::{
+    Campaign, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason,
+};
 use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, OrderLine, OrderVersion, PaymentState, Platform};
-use stammkunde_domain::ports::{CodeStore, CustomerStore, IngestStore, LedgerStore, PageRequest, TimerStore};
+use stammkunde_domain::ports::{
+    CodeStore, CreateOutcome, CustomerStore, IngestStore, LedgerStore, MailStore, PageRequest, TimerStore,
+};
 use std::sync::{Arc, Mutex};
 
 use common::{chain, fresh_dynamo_store, unique_name};
@@ -190,6 +196,7 @@ async fn the_table_has_the_documented_keys_indexes_and_ttl() {
         indexes,
         vec![
             ("by_birthday".into(), "g2".into(), "pk".into(), keys_only.clone()),
+            ("by_deferred".into(), "g8".into(), "g9".into(), keys_only.clone()),
             ("by_due".into(), "g4".into(), "due".into(), keys_only.clone()),
             ("by_email".into(), "g1".into(), "pk".into(), keys_only.clone()),
             ("by_last_order".into(), "g3".into(), "pk".into(), keys_only.clone()),
@@ -816,4 +823,175 @@ async fn a_refund_is_one_put_in_its_orders_partition() {
     let stored = raw_item(&store, &client, &format!("{shop}#O#{}", order.order_id), "F#921234").await;
     assert_eq!(stored, items::refund_item(&refund).unwrap_or_else(|e| panic!("{}", chain(&e))));
     assert_eq!(wru_for_item(&stored), 1);
+}
+
+fn mail_send(shop: &ShopId, campaign: Campaign, day: &str, state: SendState) -> MailSend {
+    let date = day.parse().unwrap_or_else(|e| panic!("{day}: {e}"));
+    MailSend { shop: shop.clone(), customer_id: customer_id(), campaign, date, state }
+}
+
+fn operations(calls: &[Call]) -> Vec<&str> {
+    calls.iter().map(|c| c.operation.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_deferred_send_is_in_the_deferred_index_only_until_it_moves_on() {
+    let (store, calls) = counted_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let deferred = mail_send(&shop, Campaign::Birthday, "2026-06-30", SendState::Deferred { due: at(60) });
+    let created = store.create_send(&deferred).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(created, CreateOutcome::Created);
+    assert_eq!(calls.take(), vec![Call { operation: "PutItem".into(), pk: customer_pk.clone() }]);
+
+    let sk = "M#birthday#2026-06-30";
+    let stored = raw_item(&store, &client, &customer_pk, sk).await;
+    assert_eq!(stored.get("st"), Some(&AttributeValue::S("deferred".into())));
+    assert_eq!(stored.get("g8"), Some(&AttributeValue::S(format!("{shop}#M"))));
+    let due = format!("{:011}.000000000", at(60).timestamp());
+    let order = format!("{due}#{}#birthday#2026-06-30", customer_id());
+    assert_eq!(stored.get("g9"), Some(&AttributeValue::S(order)), "(due, customer, campaign, date)");
+    assert_eq!(wru_for_item(&stored), 1);
+    let listed = store.due_deferred_sends(&shop, at(60), PageRequest::first(10)).await;
+    assert_eq!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items, vec![deferred.clone()]);
+    let early = store.due_deferred_sends(&shop, at(59), PageRequest::first(10)).await;
+    assert!(early.unwrap_or_else(|e| panic!("{}", chain(&e))).items.is_empty(), "not due yet");
+    calls.take();
+
+    let claimed = MailSend { state: SendState::Claimed { at: at(61), code: Some(code("BDAY-1")) }, ..deferred.clone() };
+    let replaced = store.replace_send(&claimed, SendStateKind::Deferred).await;
+    assert!(replaced.unwrap_or_else(|e| panic!("{}", chain(&e))));
+    assert_eq!(operations(&calls.take()), vec!["PutItem"], "one conditional put, no read");
+    let stored = raw_item(&store, &client, &customer_pk, sk).await;
+    assert!(!stored.contains_key("g8") && !stored.contains_key("g9"), "a claimed record leaves the index: {stored:?}");
+    assert_eq!(stored.get("ca"), Some(&AttributeValue::N(at(61).timestamp().to_string())));
+    assert_eq!(stored.get("cd"), Some(&AttributeValue::S("BDAY-1".into())));
+    let listed = store.due_deferred_sends(&shop, at(1_000), PageRequest::first(10)).await;
+    assert!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items.is_empty());
+    // The record shares the customer's partition but is not part of the customer.
+    assert_eq!(store.customer(&shop, &customer_id()).await.unwrap_or_else(|e| panic!("{}", chain(&e))), None);
+}
+
+#[tokio::test]
+async fn a_second_create_of_a_send_is_one_put_answered_with_the_stored_record() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let first = mail_send(&shop, Campaign::WinBack, "2026-07-01", SendState::Claimed { at: at(1), code: None });
+    let created = store.create_send(&first).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(created, CreateOutcome::Created);
+    calls.take();
+    let second = MailSend { state: SendState::Claimed { at: at(2), code: None }, ..first.clone() };
+    let again = store.create_send(&second).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(again, CreateOutcome::Exists(first));
+    let sent = calls.take();
+    assert_eq!(count(&sent, "PutItem", &format!("{shop}#C#{}", customer_id())), 1, "{sent:?}");
+    // The failed condition hands back the stored item (ALL_OLD): no read follows.
+    assert_eq!(operations(&sent), vec!["PutItem"], "{sent:?}");
+}
+
+#[tokio::test]
+async fn the_frequency_cap_is_one_query_of_the_customers_send_records() {
+    let (store, calls) = counted_store().await;
+    let shop = shop();
+    let states = [
+        ("2026-06-01", SendState::Claimed { at: at(10), code: None }),
+        ("2026-06-02", SendState::Deferred { due: at(20) }),
+        ("2026-06-03", SendState::Dropped { at: at(30) }),
+    ];
+    for (day, state) in states {
+        let record = mail_send(&shop, Campaign::WinBack, day, state);
+        store.create_send(&record).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    }
+    // The settings item and the profile share the partition and are not send records.
+    let contact = MailContact { unsubscribed_at: Some(at(3)), ..MailContact::default() };
+    store.put_contact(&shop, &customer_id(), &contact).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    apply(&store, &shop, "d-1", &[Change::UpsertCustomer(stamped(&shop, "Anna", 0))]).await;
+    calls.take();
+    let counted = store.sends_claimed_since(&shop, &customer_id(), at(0)).await;
+    let counted = counted.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(counted.iter().map(|s| s.date.to_string()).collect::<Vec<_>>(), vec!["2026-06-01"]);
+    assert_eq!(operations(&calls.take()), vec!["Query"]);
+}
+
+#[tokio::test]
+async fn a_deferred_page_cursor_from_another_shop_is_refused() {
+    let store = fresh_dynamo_store().await;
+    let shop = shop();
+    for day in ["2026-06-01", "2026-06-02", "2026-06-03"] {
+        let record = mail_send(&shop, Campaign::WinBack, day, SendState::Deferred { due: at(1) });
+        store.create_send(&record).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    }
+    let first = store.due_deferred_sends(&shop, at(5), PageRequest::first(2)).await;
+    let first = first.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(first.items.len(), 2);
+    let cursor = first.next.unwrap_or_else(|| panic!("a second page"));
+    let rest = store.due_deferred_sends(&shop, at(5), PageRequest { cursor: Some(cursor.clone()), limit: 2 }).await;
+    let rest = rest.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!((rest.items.len(), rest.next), (1, None));
+    let foreign = store.due_deferred_sends(&self::shop(), at(5), PageRequest { cursor: Some(cursor), limit: 2 }).await;
+    assert!(matches!(foreign, Err(StoreError::Backend { .. })), "{foreign:?}");
+}
+
+#[tokio::test]
+async fn mail_settings_and_suppressions_are_one_item_each() {
+    let (store, calls) = counted_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let contact = MailContact { double_opt_in_at: Some(at(1)), ..MailContact::default() };
+    store.put_contact(&shop, &customer_id(), &contact).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let stored = raw_item(&store, &client, &customer_pk, "MC").await;
+    assert_eq!(stored.get("oi"), Some(&AttributeValue::N(at(1).timestamp().to_string())));
+    assert_eq!(stored.len(), 3, "{stored:?}");
+
+    let email = Email::parse("jon@example.com").unwrap_or_else(|e| panic!("{e}"));
+    let address = AddressDigest::of(&shop, &email);
+    let first =
+        Suppression { shop: shop.clone(), address: address.clone(), reason: SuppressionReason::Complaint, at: at(2) };
+    calls.take();
+    store.suppress(&first).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let later = Suppression { reason: SuppressionReason::HardBounce, at: at(3), ..first.clone() };
+    store.suppress(&later).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(operations(&calls.take()), vec!["PutItem", "PutItem"], "a listed address is no error and no read");
+    let stored = raw_item(&store, &client, &format!("{shop}#X"), address.as_str()).await;
+    assert_eq!(stored.get("rs"), Some(&AttributeValue::S("complaint".into())));
+    assert!(!stored.to_owned().into_values().any(|v| v == AttributeValue::S(email.as_str().into())), "no address");
+    let found = store.suppression(&shop, &address).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_eq!(found, Some(first));
+}
+
+#[tokio::test]
+async fn a_birthday_is_stamped_in_the_same_update_that_stores_it() {
+    let (store, calls) = counted_store().await;
+    let client = common::dynamo_client().await;
+    let shop = shop();
+    let customer_pk = format!("{shop}#C#{}", customer_id());
+    let with_birthday = |month: u8, day: u8, stamp: i64| CustomerProfile {
+        birthday: stammkunde_domain::customer::Birthday::new(month, day, None).ok(),
+        ..stamped(&shop, "Anna", stamp)
+    };
+    let since = |item: &Item| item.get("bs").cloned();
+    let epoch = |minutes: i64| Some(AttributeValue::N(at(minutes).timestamp().to_string()));
+
+    let first = with_birthday(7, 14, 0);
+    assert_eq!(apply(&store, &shop, "d-1", &[Change::UpsertCustomer(first.clone())]).await, vec![true]);
+    let sent = calls.take();
+    assert_eq!((count(&sent, "GetItem", &customer_pk), count(&sent, "UpdateItem", &customer_pk)), (1, 1), "{sent:?}");
+    let stored = raw_item(&store, &client, &customer_pk, "C").await;
+    assert_eq!(stored, items::profile_item(&first), "as `items` says");
+    assert_eq!(since(&stored), epoch(0));
+    assert_eq!(wru_for_item(&stored), 1);
+    assert_eq!(stored_customer(&store, &shop).await.birthday_since, Some(at(0)));
+
+    apply(&store, &shop, "d-2", &[Change::UpsertCustomer(with_birthday(7, 14, 5))]).await;
+    assert_eq!(since(&raw_item(&store, &client, &customer_pk, "C").await), epoch(0), "the same birthday");
+    apply(&store, &shop, "d-3", &[Change::UpsertCustomer(with_birthday(8, 1, 9))]).await;
+    assert_eq!(since(&raw_item(&store, &client, &customer_pk, "C").await), epoch(9), "a changed birthday");
+    // Stale, and then deleted: neither moves it.
+    assert_eq!(apply(&store, &shop, "d-4", &[Change::UpsertCustomer(with_birthday(9, 1, 8))]).await, vec![false]);
+    let delete = Change::DeleteCustomer { shop: shop.clone(), customer_id: customer_id(), at: at(10) };
+    apply(&store, &shop, "d-5", &[delete]).await;
+    assert_eq!(apply(&store, &shop, "d-6", &[Change::UpsertCustomer(with_birthday(9, 1, 11))]).await, vec![false]);
+    assert_eq!(since(&raw_item(&store, &client, &customer_pk, "C").await), epoch(9));
 }

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::earn::EarnRule;
 use crate::ids::ShopId;
+use crate::mail::MailRule;
 use crate::money::Currency;
 use crate::order::Platform;
 use crate::programme::{ExpiryRule, HoldRule, ReversalRule, ReviewRule, Reward, TierRule};
@@ -61,6 +62,8 @@ pub struct ShopConfig {
     pub tiers: TierRule,
     #[serde(default)]
     pub rewards: Vec<Reward>,
+    #[serde(default)]
+    pub mail: MailRule,
 }
 
 impl ShopConfig {
@@ -139,6 +142,7 @@ impl AppConfig {
             shop.earn.validate().map_err(|e| ConfigError::Invalid(format!("shop `{}`: {e}", shop.id)))?;
             crate::programme::validate(&shop.hold, &shop.reviews, &shop.expiry, &shop.tiers, &shop.rewards)
                 .map_err(|e| ConfigError::Invalid(format!("shop `{}`: {e}", shop.id)))?;
+            shop.mail.validate(&shop.rewards).map_err(|e| ConfigError::Invalid(format!("shop `{}`: {e}", shop.id)))?;
         }
         Ok(())
     }

@@ -99,6 +99,11 @@ pub struct Customer {
     pub last_order_at: Option<DateTime<Utc>>,
     pub balance: Balance,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When the stored birthday (month and day) was first stored, by the profile's
+    /// `source_updated_at`: the birthday mail's anti-fraud guard. `None` without a birthday, or
+    /// for a birthday from a snapshot without a stamp.
+    #[serde(default)]
+    pub birthday_since: Option<DateTime<Utc>>,
 }
 
 /// Longest free-text profile field we keep (names, locale). Longer values are cut, not refused:

@@ -76,6 +76,31 @@ pub enum BusError {
     Subscriber(String),
 }
 
+/// A failure to hand a message to the mailer. The variants say whether the message can have gone
+/// out, because that decides whether a later sweep may send it again.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum MailError {
+    /// Refused for good (a malformed address, an unverified sender, a rejected message): nothing
+    /// was sent, and sending again would fail again.
+    #[error("the mailer refused the message: {0}")]
+    Rejected(String),
+    /// Certainly not sent, worth trying later (throttled, quota, connection refused).
+    #[error("the mailer did not take the message, try later: {message}")]
+    NotSent {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The outcome is unknown (a timeout after the request went out): it may have been sent.
+    #[error("the mailer's answer was lost, the message may have been sent: {message}")]
+    Unknown {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
 /// A failure to read from a shop's own API (Shopware's Admin API). Nothing has been written when it
 /// is returned; the platform's retry of the webhook tries again.
 #[derive(Debug, Error)]

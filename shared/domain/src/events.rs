@@ -56,6 +56,10 @@ pub enum DomainEvent {
     LedgerSweepRequested {
         shop: ShopId,
     },
+    /// Asks the mail sweep to go on with a shop it had to leave unfinished.
+    MailSweepRequested {
+        shop: ShopId,
+    },
 }
 
 impl DomainEvent {
@@ -71,6 +75,7 @@ impl DomainEvent {
             DomainEvent::RefundRecorded { .. } => "RefundRecorded",
             DomainEvent::LedgerEntryAppended { .. } => "LedgerEntryAppended",
             DomainEvent::LedgerSweepRequested { .. } => "LedgerSweepRequested",
+            DomainEvent::MailSweepRequested { .. } => "MailSweepRequested",
         }
     }
 
@@ -81,7 +86,8 @@ impl DomainEvent {
             | DomainEvent::CustomerUpdated { shop, .. }
             | DomainEvent::CustomerDeleted { shop, .. }
             | DomainEvent::AppUninstalled { shop, .. }
-            | DomainEvent::LedgerSweepRequested { shop } => shop,
+            | DomainEvent::LedgerSweepRequested { shop }
+            | DomainEvent::MailSweepRequested { shop } => shop,
             DomainEvent::PrivacyRequested { request } => &request.shop,
             DomainEvent::RefundRecorded { refund } => &refund.shop,
             DomainEvent::LedgerEntryAppended { entry } => &entry.shop,

@@ -11,6 +11,7 @@ pub mod events;
 pub mod ids;
 pub mod ingest;
 pub mod ledger;
+pub mod mail;
 pub mod money;
 pub mod order;
 pub mod platforms;

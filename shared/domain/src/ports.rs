@@ -9,11 +9,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::coupon::{Coupon, CouponCode, Issue, IssueRequest};
 use crate::customer::{Customer, Email};
-use crate::error::{BusError, ShopApiError, StoreError};
+use crate::error::{BusError, MailError, ShopApiError, StoreError};
 use crate::events::DomainEvent;
 use crate::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, ShopId};
 use crate::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
 use crate::ledger::{AppendOutcome, LedgerEntry};
+use crate::mail::contact::AddressDigest;
+use crate::mail::{Campaign, MailContact, MailSend, SendStateKind, Suppression};
 use crate::order::Order;
 use crate::refund::Refund;
 use crate::registration::ShopwareRegistration;
@@ -274,4 +276,87 @@ pub trait CouponIssuer: Send + Sync {
     async fn issue(&self, request: &IssueRequest) -> Result<Option<Coupon>, StoreError>;
     /// Gives a code back that its redemption could not book.
     async fn withdraw(&self, coupon: &Coupon) -> Result<(), StoreError>;
+}
+
+/// The mail sweep's records: one send record per (shop, customer, campaign, date), each customer's
+/// mail settings, and the shop's suppression list.
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Creates the send record unless one exists under its key; then returns the stored one and
+    /// changes nothing. This conditional create is the claim that makes a mail go out once.
+    async fn create_send(&self, send: &MailSend) -> Result<CreateOutcome<MailSend>, StoreError>;
+
+    /// Replaces the record under `send`'s key if its stored state is still `expected`. Returns
+    /// false, changing nothing, if it is not (another sweep moved it on).
+    async fn replace_send(&self, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError>;
+
+    /// Deletes a record still in state `expected` (a claim whose mail was certainly not sent, so a
+    /// later sweep may try again). Returns whether it was deleted.
+    async fn delete_send(&self, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError>;
+
+    async fn send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        campaign: Campaign,
+        date: NaiveDate,
+    ) -> Result<Option<MailSend>, StoreError>;
+
+    /// The customer's records claimed (handed to the mailer) at or after `since`: what the
+    /// frequency cap counts. Any order.
+    async fn sends_claimed_since(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<MailSend>, StoreError>;
+
+    /// Deferred records due at or before `now`, earliest first.
+    async fn due_deferred_sends(
+        &self,
+        shop: &ShopId,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<MailSend>, StoreError>;
+
+    /// The customer's mail settings; `None` if they never set any (the defaults apply).
+    async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError>;
+    async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError>;
+
+    /// Puts an address on the suppression list; the first reason recorded stays.
+    async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError>;
+    async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError>;
+}
+
+/// What a conditional create found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreateOutcome<T> {
+    Created,
+    /// Something was stored under the key already: this is it, unchanged.
+    Exists(T),
+}
+
+/// A finished message for one recipient: the complete MIME text, as SES v2 `SendEmail` takes it
+/// (`Content.Raw`) and as the local outbox writes it to a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub shop: ShopId,
+    /// The envelope sender: the address inside the `From` header.
+    pub from_address: String,
+    /// The envelope recipient.
+    pub to: Email,
+    /// RFC 5322 message: headers and body, CRLF line ends.
+    pub raw: Vec<u8>,
+    pub configuration_set: Option<String>,
+    /// SES message tags (`shop`, `campaign`): names and values of [A-Za-z0-9_-].
+    pub tags: Vec<(String, String)>,
+    /// A name for the message without PII (`shop-customer-campaign-date`), for the outbox file.
+    pub label: String,
+}
+
+/// Sends a finished message.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Returns the provider's message id.
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError>;
 }

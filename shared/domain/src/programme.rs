@@ -238,8 +238,9 @@ pub const POINTS_PER_WRITE_MAX: i64 = 100_000_000;
 
 impl Reward {
     pub fn validate(&self) -> Result<(), String> {
-        if self.points <= 0 || self.points > POINTS_PER_WRITE_MAX {
-            return Err(format!("reward {}: points must be between 1 and {POINTS_PER_WRITE_MAX}", self.id));
+        // 0: a gift that campaigns give (a birthday code) and customers cannot buy with points.
+        if self.points < 0 || self.points > POINTS_PER_WRITE_MAX {
+            return Err(format!("reward {}: points must be between 0 and {POINTS_PER_WRITE_MAX}", self.id));
         }
         if self.valid_days == 0 {
             return Err(format!("reward {}: valid_days must be at least 1", self.id));

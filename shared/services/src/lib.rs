@@ -3,9 +3,12 @@
 //! each of them appends, retries and publishes the same way.
 
 pub mod coupons;
+pub mod each_shop;
 pub mod ledger;
+pub mod mail;
 pub mod sweep;
 
 pub use coupons::{CodeGenerator, CodePool, Coupons};
+pub use each_shop::sweep_each_shop;
 pub use ledger::{LedgerError, LedgerOutcome, LedgerService};
 pub use sweep::{LedgerSweep, SweepReport};

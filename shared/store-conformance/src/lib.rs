@@ -58,6 +58,7 @@ macro_rules! conformance_tests {
             a_deleted_customer_is_marked_once,
             a_deleted_customer_takes_no_newer_profile_and_no_last_order,
             deleting_an_unknown_customer_leaves_a_tombstone_no_late_profile_or_order_revives,
+            a_birthday_remembers_when_it_was_first_stored,
             // Orders through ingest.
             a_recorded_order_is_stored,
             a_newer_order_version_replaces_the_stored_order,
@@ -127,6 +128,26 @@ macro_rules! conformance_tests {
         $crate::__conformance_tests_with_capabilities!(
             $fresh_store, $capabilities;
             a_duplicate_delivery_is_reported_and_changes_nothing,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per mail-store behaviour, each on a fresh store from
+/// `$fresh_store` (anything that derefs to `dyn MailStore`).
+#[macro_export]
+macro_rules! mail_conformance_tests {
+    ($fresh_store:path) => {
+        $crate::__conformance_tests_plain!(
+            $fresh_store;
+            a_send_is_created_once_and_a_second_create_returns_the_first_unchanged,
+            concurrent_claims_of_one_send_create_exactly_one,
+            a_send_moves_on_only_from_the_state_the_caller_expects,
+            a_claim_is_deleted_only_while_still_claimed,
+            sends_claimed_since_counts_only_handed_over_mail_of_that_customer,
+            due_deferred_sends_lists_deferred_records_due_by_now_earliest_first_in_their_shop_only,
+            deferred_pages_return_every_due_record_exactly_once,
+            mail_settings_round_trip_and_the_last_write_wins,
+            a_suppression_keeps_its_first_reason_per_shop,
         );
     };
 }

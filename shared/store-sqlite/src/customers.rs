@@ -27,14 +27,20 @@ pub fn upsert_profile(conn: &Connection, profile: &CustomerProfile) -> Result<bo
     let changed = conn
         .prepare_cached(
             "INSERT INTO customers (shop, customer_id, email, first_name, last_name, locale, country,
-                 birthday_month, birthday_day, birthday_year, accepts_email_marketing, source_updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 birthday_month, birthday_day, birthday_year, accepts_email_marketing, source_updated_at,
+                 birthday_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, CASE WHEN ?8 IS NULL THEN NULL ELSE ?12 END)
              ON CONFLICT (shop, customer_id) DO UPDATE SET
                  email = coalesce(excluded.email, email),
                  first_name = coalesce(excluded.first_name, first_name),
                  last_name = coalesce(excluded.last_name, last_name),
                  locale = coalesce(excluded.locale, locale),
                  country = coalesce(excluded.country, country),
+                 -- SET reads the row as it was: this compares the stored birthday with the new one.
+                 birthday_since = CASE WHEN excluded.birthday_month IS NOT NULL
+                                        AND (birthday_month IS NOT excluded.birthday_month
+                                             OR birthday_day IS NOT excluded.birthday_day)
+                                       THEN excluded.source_updated_at ELSE birthday_since END,
                  birthday_year = CASE WHEN excluded.birthday_month IS NULL THEN birthday_year
                                       ELSE excluded.birthday_year END,
                  birthday_month = coalesce(excluded.birthday_month, birthday_month),
@@ -178,6 +184,7 @@ struct CustomerRow {
     last_order_at: Option<String>,
     balance: Balance,
     deleted_at: Option<String>,
+    birthday_since: Option<String>,
 }
 
 impl CustomerRow {
@@ -194,6 +201,7 @@ impl CustomerRow {
             last_order_at: row.get(10)?,
             balance: Balance { available: row.get(11)?, pending: row.get(12)? },
             deleted_at: row.get(13)?,
+            birthday_since: row.get(14)?,
         })
     }
 
@@ -217,6 +225,7 @@ impl CustomerRow {
             last_order_at: codec::parse_optional_timestamp(&key, self.last_order_at)?,
             balance: self.balance,
             deleted_at: codec::parse_optional_timestamp(&key, self.deleted_at)?,
+            birthday_since: codec::parse_optional_timestamp(&key, self.birthday_since)?,
         })
     }
 }
@@ -241,7 +250,8 @@ pub fn read_customer(
     let row = conn
         .prepare_cached(
             "SELECT email, first_name, last_name, locale, country, birthday_month, birthday_day, birthday_year,
-                    accepts_email_marketing, source_updated_at, last_order_at, available, pending, deleted_at
+                    accepts_email_marketing, source_updated_at, last_order_at, available, pending, deleted_at,
+                    birthday_since
              FROM customers WHERE shop = ?1 AND customer_id = ?2",
         )
         .and_then(|mut statement| {

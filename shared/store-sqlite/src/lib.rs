@@ -13,6 +13,7 @@ mod customers;
 mod error;
 mod ingest;
 mod ledger;
+mod mail;
 mod orders;
 mod readers;
 mod refunds;

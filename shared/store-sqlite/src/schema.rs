@@ -223,6 +223,44 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE shops ADD COLUMN registration_requested_at TEXT;
     "#,
+    // 5: retention mail. When each customer's birthday was first stored (the birthday mail's
+    // anti-fraud guard; NULL for birthdays stored before), the send records that make each mail
+    // go out once, each customer's mail settings, and the suppression list.
+    r#"
+    ALTER TABLE customers ADD COLUMN birthday_since TEXT;
+
+    CREATE TABLE mail_sends (
+        shop TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        -- The customer-local date the mail is for, YYYY-MM-DD.
+        date TEXT NOT NULL,
+        state TEXT NOT NULL,
+        -- When it was handed to the mailer (what the frequency cap counts); NULL before.
+        claimed_at TEXT,
+        -- While deferred: when it is due (what the deferred index holds).
+        deferred_due TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (shop, customer_id, campaign, date)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX mail_sends_deferred ON mail_sends (shop, deferred_due, customer_id, campaign, date)
+        WHERE deferred_due IS NOT NULL;
+
+    CREATE TABLE mail_contacts (
+        shop TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (shop, customer_id)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE suppressions (
+        shop TEXT NOT NULL,
+        address TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (shop, address)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema migrations in order, as `open` runs them: for tests that build a database the way

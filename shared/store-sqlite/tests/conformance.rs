@@ -5,3 +5,26 @@ mod common;
 use common::fresh_store;
 
 stammkunde_store_conformance::conformance_tests!(fresh_store);
+
+/// The mail suite, on the same kind of fresh database.
+mod mail {
+    use std::ops::Deref;
+
+    use stammkunde_domain::ports::MailStore;
+
+    pub struct MailTestStore(super::common::TestStore);
+
+    impl Deref for MailTestStore {
+        type Target = dyn MailStore;
+
+        fn deref(&self) -> &Self::Target {
+            &self.0.store
+        }
+    }
+
+    async fn fresh_mail_store() -> MailTestStore {
+        MailTestStore(super::fresh_store().await)
+    }
+
+    stammkunde_store_conformance::mail_conformance_tests!(fresh_mail_store);
+}

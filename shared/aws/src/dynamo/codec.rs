@@ -8,6 +8,7 @@
 pub(crate) mod code;
 pub(crate) mod customer;
 pub(crate) mod ledger;
+pub(crate) mod mail;
 pub(crate) mod order;
 pub(crate) mod refund;
 pub(crate) mod shop;

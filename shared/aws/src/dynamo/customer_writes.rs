@@ -4,12 +4,12 @@
 //! A Shopify `orders/paid` delivery carries the buyer's profile and an order of theirs. Written
 //! one change at a time, that is two UpdateItems on the same profile item. Instead, `ingest`
 //! collects what a delivery asks of each customer (in delivery order), and `write_customer` reads
-//! the profile item's guards (a strongly consistent GetItem of `pk`, `su`, `lo`, `da`), lets
-//! `plan` decide which parts apply, and writes what applies with one UpdateItem whose condition
-//! pins the guards it read (a PutItem of the bare key in the one case with nothing to set). If
-//! nothing applies, nothing is written. A failed condition means a concurrent write came between
-//! the read and the write: read and decide again, a bounded number of times, then report
-//! contention.
+//! the profile item's guards (a strongly consistent GetItem of `pk`, `su`, `lo`, `da`, and `bd`,
+//! `bs` for the birthday's time), lets `plan` decide which parts apply, and writes what applies
+//! with one UpdateItem whose condition pins the guards it read (a PutItem of the bare key in the
+//! one case with nothing to set). If nothing applies, nothing is written. A failed condition
+//! means a concurrent write came between the read and the write: read and decide again, a bounded
+//! number of times, then report contention.
 //!
 //! The rules are those of one conditional write per part, applied in order, each against the item
 //! as the parts before it left it:
@@ -18,6 +18,16 @@
 //! - an unstamped profile (an order's snapshot of its buyer) only creates a missing item;
 //! - a last order applies if the item is not deleted and has no last order or an older one (a
 //!   missing item is created with only that); the last-order index key `g3` moves with it.
+//!
+//! A profile that applies with a birthday whose month and day differ from the stored one's (or
+//! with the first birthday) stamps `bs`, the time the birthday was stored since, with its
+//! `source_updated_at` (an unstamped profile, which only ever creates the item, leaves `bs` out:
+//! a birthday of unknown age). The same month and day again, or no birthday, keep `bs`. The
+//! comparison is made in `plan`, on the birthday read with the guards, and that read is pinned
+//! too: `bd` changes only with a profile that applies, which changes `su` or the item's
+//! existence. So `bs` is part of the same conditional write as the birthday, and a stale profile
+//! or a deleted customer (which write nothing) never move it. One `bs` per item, overwritten, so
+//! the item does not grow with every birthday it ever had.
 //!
 //! Every write also sets the shop's listing key `g7` (`by_shop`): it creates the item's entry in
 //! that index, or sets the value it already has (which costs no index write).
@@ -31,7 +41,9 @@ use stammkunde_domain::customer::CustomerProfile;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 
-use super::codec::customer::{profile_attributes, DELETED_AT, LAST_ORDER_AT, SOURCE_UPDATED_AT};
+use super::codec::customer::{
+    profile_attributes, stored_month_day, BIRTHDAY, BIRTHDAY_SINCE, DELETED_AT, LAST_ORDER_AT, SOURCE_UPDATED_AT,
+};
 use super::codec::{key_item, s, time, Item, Reader};
 use super::errors::{contention, store_error};
 use super::expr::Expr;
@@ -60,6 +72,10 @@ pub(super) struct Guards {
     pub(super) source_updated_at: Option<DateTime<Utc>>,
     /// `lo`.
     pub(super) last_order_at: Option<DateTime<Utc>>,
+    /// The month and day (`MM-DD`) of `bd`. Not a guard of its own: it changes only with one.
+    pub(super) birthday: Option<String>,
+    /// `bs`.
+    pub(super) birthday_since: Option<DateTime<Utc>>,
 }
 
 /// What applies of some parts, against some guards.
@@ -68,8 +84,12 @@ pub(super) struct Plan {
     /// For each part, in order: whether it applies.
     pub(super) applied: Vec<bool>,
     /// The attributes to SET: those of every applying profile (a later one's value wins), then
-    /// the last order and its index key if one applies, then the `by_shop` key if anything does.
+    /// `bs` if it changes, then the last order and its index key if one applies, then the
+    /// `by_shop` key if anything does.
     pub(super) set: Vec<(&'static str, AttributeValue)>,
+    /// The attributes to REMOVE: `bs` if an applying profile changed the birthday without a stamp
+    /// (which the rules above never let happen on an item that has a `bs`; kept for exactness).
+    pub(super) remove: Vec<&'static str>,
 }
 
 impl Plan {
@@ -96,6 +116,13 @@ pub(super) fn plan(shop: &ShopId, read: &Guards, parts: &[Part<'_>]) -> Plan {
                 if applies {
                     state.exists = true;
                     state.source_updated_at = profile.source_updated_at.or(state.source_updated_at);
+                    if let Some(birthday) = &profile.birthday {
+                        let month_day = birthday.month_day();
+                        if state.birthday.as_deref() != Some(month_day.as_str()) {
+                            state.birthday = Some(month_day);
+                            state.birthday_since = profile.source_updated_at;
+                        }
+                    }
                     for (name, value) in profile_attributes(profile) {
                         match set.iter_mut().find(|(set_name, _)| *set_name == name) {
                             Some(slot) => slot.1 = value,
@@ -117,6 +144,13 @@ pub(super) fn plan(shop: &ShopId, read: &Guards, parts: &[Part<'_>]) -> Plan {
         };
         applied.push(applies);
     }
+    let mut remove = Vec::new();
+    if state.birthday_since != read.birthday_since {
+        match state.birthday_since {
+            Some(since) => set.push((BIRTHDAY_SINCE, time(since))),
+            None => remove.push(BIRTHDAY_SINCE),
+        }
+    }
     if let Some(at) = last_order {
         set.push((LAST_ORDER_AT, time(at)));
         set.push((BY_LAST_ORDER.attribute, s(last_order_index_value(shop, at.date_naive()))));
@@ -124,7 +158,7 @@ pub(super) fn plan(shop: &ShopId, read: &Guards, parts: &[Part<'_>]) -> Plan {
     if applied.contains(&true) {
         set.push((BY_SHOP.attribute, s(shop_customers_index_value(shop))));
     }
-    Plan { applied, set }
+    Plan { applied, set, remove }
 }
 
 /// The profile item `parts` leave for a customer not stored yet: exactly what `write_customer`
@@ -170,7 +204,7 @@ impl DynamoStore {
             }
             let read = self.read_guards(&key).await?;
             let plan = plan(shop, &read, parts);
-            if !plan.writes() || self.write_pinned(&key, &read, plan.set).await? {
+            if !plan.writes() || self.write_pinned(&key, &read, plan.set, &plan.remove).await? {
                 return Ok(plan.applied);
             }
         }
@@ -180,8 +214,10 @@ impl DynamoStore {
     /// A strongly consistent read of the profile item's guards; all absent if there is no item.
     async fn read_guards(&self, key: &Key) -> Result<Guards, StoreError> {
         let mut expr = Expr::default();
-        let projection: Vec<String> =
-            [PK, SOURCE_UPDATED_AT, LAST_ORDER_AT, DELETED_AT].into_iter().map(|name| expr.name(name)).collect();
+        let projection: Vec<String> = [PK, SOURCE_UPDATED_AT, LAST_ORDER_AT, DELETED_AT, BIRTHDAY, BIRTHDAY_SINCE]
+            .into_iter()
+            .map(|name| expr.name(name))
+            .collect();
         let out = self
             .client
             .get_item()
@@ -202,20 +238,28 @@ impl DynamoStore {
             deleted: item.contains_key(DELETED_AT),
             source_updated_at: r.opt_time(SOURCE_UPDATED_AT)?,
             last_order_at: r.opt_time(LAST_ORDER_AT)?,
+            birthday: stored_month_day(&r)?,
+            birthday_since: r.opt_time(BIRTHDAY_SINCE)?,
         })
     }
 
-    /// The UpdateItem: SET `set`, if the guards are still `read`. False if they are not.
+    /// The UpdateItem: SET `set` and REMOVE `remove`, if the guards are still `read`. False if
+    /// they are not.
     async fn write_pinned(
         &self,
         key: &Key,
         read: &Guards,
         set: Vec<(&'static str, AttributeValue)>,
+        remove: &[&'static str],
     ) -> Result<bool, StoreError> {
         let mut expr = Expr::default();
         // Never empty when called: a plan that writes always sets the `by_shop` key (`plan`), so
         // even a profile without any field creates its item with one UpdateItem.
-        let update = expr.set_clause(set).unwrap_or_default();
+        let mut update = expr.set_clause(set).unwrap_or_default();
+        if !remove.is_empty() {
+            let names: Vec<String> = remove.iter().map(|name| expr.name(name)).collect();
+            update.push_str(&format!(" REMOVE {}", names.join(", ")));
+        }
         let condition = pinned(&mut expr, read);
         self.update_if(key, update, condition, expr).await
     }
@@ -251,7 +295,12 @@ mod tests {
     }
 
     fn stored(su: Option<i64>, lo: Option<i64>) -> Guards {
-        Guards { exists: true, deleted: false, source_updated_at: su.map(at), last_order_at: lo.map(at) }
+        Guards { exists: true, source_updated_at: su.map(at), last_order_at: lo.map(at), ..Guards::default() }
+    }
+
+    fn with_birthday(month: u8, day: u8, stamp: Option<DateTime<Utc>>) -> CustomerProfile {
+        let birthday = stammkunde_domain::customer::Birthday::new(month, day, None).ok();
+        CustomerProfile { birthday, ..profile(stamp) }
     }
 
     fn names(plan: &Plan) -> Vec<&'static str> {
@@ -368,5 +417,54 @@ mod tests {
         let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, vec!["fn", "g3", "g7", "lo", "pk", "sk"]);
+    }
+
+    #[test]
+    fn a_first_or_changed_birthday_is_stamped_and_the_same_one_keeps_its_time() {
+        let first = with_birthday(7, 14, Some(at(0)));
+        let created = plan(&shop(), &Guards::default(), &[Part::Profile(&first)]);
+        assert_eq!(names(&created), vec!["fn", "bd", "g2", "su", "bs", "g7"]);
+        assert_eq!(value(&created, "bs"), Some(&time(at(0))));
+
+        let known = Guards { birthday: Some("07-14".into()), birthday_since: Some(at(0)), ..stored(Some(0), None) };
+        let same = CustomerProfile {
+            birthday: stammkunde_domain::customer::Birthday::new(7, 14, Some(1990)).ok(),
+            ..profile(Some(at(5)))
+        };
+        let kept = plan(&shop(), &known, &[Part::Profile(&same)]);
+        assert_eq!(kept.applied, vec![true]);
+        assert_eq!(value(&kept, "bs"), None, "the same month and day keep their time");
+        let none = plan(&shop(), &known, &[Part::Profile(&profile(Some(at(6))))]);
+        assert_eq!(value(&none, "bs"), None, "a profile without a birthday keeps it");
+
+        let changed = plan(&shop(), &known, &[Part::Profile(&with_birthday(8, 1, Some(at(9))))]);
+        assert_eq!(value(&changed, "bs"), Some(&time(at(9))));
+        let stale = plan(&shop(), &stored(Some(10), None), &[Part::Profile(&with_birthday(8, 1, Some(at(9))))]);
+        assert!(!stale.writes() && stale.set.is_empty());
+        assert!(changed.remove.is_empty() && kept.remove.is_empty());
+    }
+
+    #[test]
+    fn an_unstamped_first_birthday_has_no_time_and_a_later_stamp_of_the_same_one_adds_none() {
+        let snapshot = with_birthday(2, 29, None);
+        let created = plan(&shop(), &Guards::default(), &[Part::Profile(&snapshot)]);
+        assert_eq!(value(&created, "bs"), None);
+        assert!(created.remove.is_empty());
+        // Stored before its time was kept (or by a snapshot): the same birthday stays of unknown age.
+        let known = Guards { birthday: Some("02-29".into()), ..stored(None, None) };
+        let same = plan(&shop(), &known, &[Part::Profile(&with_birthday(2, 29, Some(at(3))))]);
+        assert_eq!(same.applied, vec![true]);
+        assert_eq!(value(&same, "bs"), None);
+    }
+
+    #[test]
+    fn within_one_delivery_the_last_change_of_the_birthday_stamps_it() {
+        let a = with_birthday(7, 14, Some(at(1)));
+        let b = with_birthday(8, 1, Some(at(2)));
+        let a_again = with_birthday(7, 14, Some(at(3)));
+        let plan =
+            plan(&shop(), &stored(Some(0), None), &[Part::Profile(&a), Part::Profile(&b), Part::Profile(&a_again)]);
+        assert_eq!(plan.applied, vec![true, true, true]);
+        assert_eq!(value(&plan, "bs"), Some(&time(at(3))));
     }
 }

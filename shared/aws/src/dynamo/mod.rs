@@ -10,6 +10,7 @@ mod expr;
 mod ingest;
 pub mod items;
 mod ledger;
+mod mail;
 mod paging;
 mod refunds;
 pub mod schema;

@@ -18,6 +18,8 @@
 //!       - { AttributeName: g5, AttributeType: S }
 //!       - { AttributeName: g6, AttributeType: S }
 //!       - { AttributeName: g7, AttributeType: S }
+//!       - { AttributeName: g8, AttributeType: S }
+//!       - { AttributeName: g9, AttributeType: S }
 //!     KeySchema:
 //!       - { AttributeName: pk, KeyType: HASH }
 //!       - { AttributeName: sk, KeyType: RANGE }
@@ -43,6 +45,9 @@
 //!       - IndexName: by_shop
 //!         KeySchema: [{ AttributeName: g7, KeyType: HASH }, { AttributeName: pk, KeyType: RANGE }]
 //!         Projection: { ProjectionType: KEYS_ONLY }
+//!       - IndexName: by_deferred
+//!         KeySchema: [{ AttributeName: g8, KeyType: HASH }, { AttributeName: g9, KeyType: RANGE }]
+//!         Projection: { ProjectionType: KEYS_ONLY }
 //!     TimeToLiveSpecification: { AttributeName: expires_at, Enabled: true }
 //! ```
 //!
@@ -53,6 +58,8 @@
 //! | customer profile | `{shop}#C#{customer}` | `C` | `g1`, `g2`, `g3` while not deleted; `g7` always |
 //! | ledger entry | `{shop}#C#{customer}` | `L#{position:010}` | |
 //! | timer | `{shop}#C#{customer}` | `T` | `g4` + `due` while a timer is due |
+//! | mail send record | `{shop}#C#{customer}` | `M#{campaign}#{YYYY-MM-DD}` | `g8` + `g9` while deferred |
+//! | mail settings | `{shop}#C#{customer}` | `MC` | |
 //! | order | `{shop}#O#{order}` | `O` | |
 //! | refund | `{shop}#O#{order}` | `F#{refund}` | |
 //! | coupon code | `{shop}#K#{code}` | `K` | `g6` always; `g5` while in its pool |
@@ -62,6 +69,7 @@
 //! | Shopware registration | `{shop}#S` | `R` | |
 //! | uninstall | `{shop}#S` | `U` | |
 //! | sweep mark | `{shop}#S` | `M#{name}` | |
+//! | suppressed address | `{shop}#X` | `{address digest}` | |
 //!
 //! The indexes are sparse: an item is in an index only while it carries the index's keys.
 //! - `by_email` (`g1` = `{shop}#E#{email}`), `by_birthday` (`g2` = `{shop}#B#{MM-DD}`) and
@@ -77,11 +85,17 @@
 //! - `by_shop_code` (`g6` = `{shop}#K`) holds every code of the shop, ordered by code. It projects
 //!   the reward (`rw`) so a listing of one reward filters on the index; the reward never changes,
 //!   so claims and returns never rewrite this index.
+//! - `by_deferred` (`g8` = `{shop}#M`, range `g9` = `{due}#{customer}#{campaign}#{YYYY-MM-DD}`,
+//!   `due` fixed-width epoch seconds `{seconds:011}.{nanos:09}`) holds the mail send records
+//!   deferred by the frequency cap; every other state's record is put without both keys, so it
+//!   leaves the index.
 //!
-//! Every sort key but `by_due`'s is the table's own `pk`, so no extra attribute is stored for it
-//! and a page comes back ordered by customer (or code). `by_due` sorts by time; ties come back in
-//! an order DynamoDB keeps stable, and page cursors carry the table key, so paging never skips or
-//! repeats.
+//! Every sort key but `by_due`'s and `by_deferred`'s is the table's own `pk`, so no extra
+//! attribute is stored for it and a page comes back ordered by customer (or code). `by_due` sorts
+//! by time; ties come back in an order DynamoDB keeps stable, and page cursors carry the table
+//! key, so paging never skips or repeats. `by_deferred` sorts by a string that is unique per
+//! record and orders it by (due, customer, campaign, date): ids never hold a character below `#`,
+//! so the separators sort before any id character and string order is tuple order.
 //!
 //! There is no balance item: a customer's balance is derived, the replay of their ledger entries,
 //! which share the profile's partition. An append is conditional on the position it takes (a
@@ -99,6 +113,8 @@ use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RefundId, RewardId, ShopId};
 use stammkunde_domain::ingest::PrivacyRequestKind;
+use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::Campaign;
 use std::time::Duration;
 
 use super::errors::store_error;
@@ -137,6 +153,12 @@ pub const DUE: &str = "due";
 /// A code's reward: projected into `by_shop_code` so a listing of one reward filters there.
 pub const CODE_REWARD: &str = "rw";
 
+/// The deferred mail index: partition `g8` (`{shop}#M`), sorted by `g9`.
+pub const BY_DEFERRED: &str = "by_deferred";
+pub const DEFERRED_INDEX_ATTRIBUTE: &str = "g8";
+/// A deferred record's place in `by_deferred`: `{due}#{customer}#{campaign}#{YYYY-MM-DD}`.
+pub const DEFERRED_ORDER: &str = "g9";
+
 /// One global secondary index as the table declares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexDefinition {
@@ -152,7 +174,7 @@ const fn keyed_by_pk(index: CustomerIndex) -> IndexDefinition {
 }
 
 /// Every index of the table, as `create_table` creates them and the template declares them.
-pub const INDEXES: [IndexDefinition; 7] = [
+pub const INDEXES: [IndexDefinition; 8] = [
     keyed_by_pk(BY_EMAIL),
     keyed_by_pk(BY_BIRTHDAY),
     keyed_by_pk(BY_LAST_ORDER),
@@ -160,10 +182,11 @@ pub const INDEXES: [IndexDefinition; 7] = [
     keyed_by_pk(BY_POOL),
     IndexDefinition { name: BY_SHOP_CODE.name, hash: BY_SHOP_CODE.attribute, range: PK, include: &[CODE_REWARD] },
     keyed_by_pk(BY_SHOP),
+    IndexDefinition { name: BY_DEFERRED, hash: DEFERRED_INDEX_ATTRIBUTE, range: DEFERRED_ORDER, include: &[] },
 ];
 
 /// Every key attribute of the table and its indexes, with its type.
-pub const KEY_ATTRIBUTES: [(&str, AttributeKind); 10] = [
+pub const KEY_ATTRIBUTES: [(&str, AttributeKind); 12] = [
     (PK, AttributeKind::S),
     (SK, AttributeKind::S),
     (BY_EMAIL.attribute, AttributeKind::S),
@@ -174,6 +197,8 @@ pub const KEY_ATTRIBUTES: [(&str, AttributeKind); 10] = [
     (BY_POOL.attribute, AttributeKind::S),
     (BY_SHOP_CODE.attribute, AttributeKind::S),
     (BY_SHOP.attribute, AttributeKind::S),
+    (DEFERRED_INDEX_ATTRIBUTE, AttributeKind::S),
+    (DEFERRED_ORDER, AttributeKind::S),
 ];
 
 /// A key attribute's type (the SDK's `ScalarAttributeType` is not `const`-constructible).
@@ -194,6 +219,9 @@ pub const SK_REFUND_PREFIX: &str = "F#";
 pub const SK_CODE: &str = "K";
 pub const SK_CLAIM: &str = "R";
 pub const SK_SWEEP_MARK_PREFIX: &str = "M#";
+/// Mail send records in the customer's partition (another partition than sweep marks').
+pub const SK_MAIL_SEND_PREFIX: &str = "M#";
+pub const SK_MAIL_CONTACT: &str = "MC";
 
 /// A primary key: partition and sort key values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,6 +338,38 @@ pub fn uninstall_key(shop: &ShopId) -> Key {
 
 pub fn sweep_mark_key(shop: &ShopId, name: &str) -> Key {
     Key::new(format!("{shop}#S"), format!("{SK_SWEEP_MARK_PREFIX}{name}"))
+}
+
+pub fn mail_send_key(shop: &ShopId, customer: &CustomerId, campaign: Campaign, date: NaiveDate) -> Key {
+    Key::new(customer_pk(shop, customer), format!("{SK_MAIL_SEND_PREFIX}{campaign}#{}", date.format("%Y-%m-%d")))
+}
+
+/// The campaign and date in a send record's sort key.
+pub fn mail_send_from_sk(sk: &str) -> Option<(Campaign, NaiveDate)> {
+    let (campaign, date) = sk.strip_prefix(SK_MAIL_SEND_PREFIX)?.split_once('#')?;
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok().filter(|d| date_text(*d) == date)?;
+    Some((Campaign::parse(campaign)?, date))
+}
+
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+pub fn mail_contact_key(shop: &ShopId, customer: &CustomerId) -> Key {
+    Key::new(customer_pk(shop, customer), SK_MAIL_CONTACT)
+}
+
+pub fn deferred_index_value(shop: &ShopId) -> String {
+    format!("{shop}#M")
+}
+
+/// `due` is the fixed-width due time (see the module documentation).
+pub fn deferred_order_value(due: &str, customer: &CustomerId, campaign: Campaign, date: NaiveDate) -> String {
+    format!("{due}#{customer}#{campaign}#{}", date_text(date))
+}
+
+pub fn suppression_key(shop: &ShopId, address: &AddressDigest) -> Key {
+    Key::new(format!("{shop}#X"), address.as_str())
 }
 
 pub fn email_index_value(shop: &ShopId, email: &str) -> String {
@@ -443,6 +503,21 @@ mod tests {
         let key = code_key(&shop(), &code);
         assert_eq!(code_from_pk(&shop(), &key.pk), Some(code));
         assert_eq!(code_from_pk(&shop(), "demo#K#sk-abcd"), None, "stored codes are upper case");
+    }
+
+    #[test]
+    fn a_send_key_gives_its_campaign_and_date_back() {
+        let customer = CustomerId::parse("1").unwrap_or_else(|e| panic!("{e}"));
+        let date = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or_else(|| panic!("valid date"));
+        for campaign in Campaign::ALL {
+            let key = mail_send_key(&shop(), &customer, campaign, date);
+            assert_eq!(key.pk, customer_pk(&shop(), &customer));
+            assert_eq!(mail_send_from_sk(&key.sk), Some((campaign, date)), "{}", key.sk);
+        }
+        assert_eq!(mail_send_key(&shop(), &customer, Campaign::WinBack, date).sk, "M#win_back#2026-06-30");
+        for other in ["M#birthday#2026-6-30", "M#nope#2026-06-30", "M#birthday", "MC", "M#birthday#2026-02-30"] {
+            assert_eq!(mail_send_from_sk(other), None, "{other}");
+        }
     }
 
     #[test]

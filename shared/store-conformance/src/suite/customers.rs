@@ -8,8 +8,10 @@ use stammkunde_domain::ports::Store;
 use super::{apply_new, customer};
 use crate::fixtures::{self, at, upsert};
 
+/// The customer a first profile makes: its birthday stored since the profile's stamp.
 fn stored_as(profile: CustomerProfile) -> Customer {
-    Customer { profile, last_order_at: None, balance: Balance::default(), deleted_at: None }
+    let birthday_since = profile.birthday.and(profile.source_updated_at);
+    Customer { profile, last_order_at: None, balance: Balance::default(), deleted_at: None, birthday_since }
 }
 
 pub async fn a_new_customer_is_stored_as_given(store: &dyn Store) {
@@ -144,6 +146,7 @@ pub async fn deleting_an_unknown_customer_leaves_a_tombstone_no_late_profile_or_
         last_order_at: None,
         balance: Balance::default(),
         deleted_at: Some(at(5)),
+        birthday_since: None,
     };
     assert_eq!(customer(store, &shop, &id).await, Some(tombstone.clone()));
 
@@ -153,4 +156,41 @@ pub async fn deleting_an_unknown_customer_leaves_a_tombstone_no_late_profile_or_
     apply_new(store, &shop, &[upsert(late_profile), fixtures::record(late_order)]).await;
     assert_eq!(apply_new(store, &shop, &[delete]).await.applied, vec![false], "deleted once");
     assert_eq!(customer(store, &shop, &id).await, Some(tombstone), "nothing of the person comes back");
+}
+
+pub async fn a_birthday_remembers_when_it_was_first_stored(store: &dyn Store) {
+    let shop = fixtures::shop("birthday-since");
+    let id = fixtures::customer_id("c1");
+    let read = |c: Option<Customer>| c.and_then(|c| c.birthday_since);
+    let first = fixtures::full_profile(&shop, &id, Some(at(0)));
+    apply_new(store, &shop, &[upsert(first.clone())]).await;
+    assert_eq!(read(customer(store, &shop, &id).await), Some(at(0)));
+    // The same birthday again (a year added), or none, keeps the time it was first stored.
+    let same = CustomerProfile {
+        birthday: Some(fixtures::birthday(7, 14, None)),
+        ..fixtures::bare_profile(&shop, &id, Some(at(5)))
+    };
+    apply_new(store, &shop, &[upsert(same)]).await;
+    apply_new(store, &shop, &[upsert(fixtures::bare_profile(&shop, &id, Some(at(6))))]).await;
+    assert_eq!(read(customer(store, &shop, &id).await), Some(at(0)));
+    // A changed birthday is stored since the profile that changed it.
+    let changed = CustomerProfile {
+        birthday: Some(fixtures::birthday(8, 1, None)),
+        ..fixtures::bare_profile(&shop, &id, Some(at(9)))
+    };
+    apply_new(store, &shop, &[upsert(changed.clone())]).await;
+    assert_eq!(read(customer(store, &shop, &id).await), Some(at(9)));
+    // A stale profile with yet another birthday changes neither.
+    let stale = CustomerProfile {
+        birthday: Some(fixtures::birthday(9, 1, None)),
+        ..fixtures::bare_profile(&shop, &id, Some(at(8)))
+    };
+    apply_new(store, &shop, &[upsert(stale)]).await;
+    let stored = customer(store, &shop, &id).await;
+    assert_eq!(stored.as_ref().and_then(|c| c.profile.birthday), changed.birthday);
+    assert_eq!(read(stored), Some(at(9)));
+    // A customer without a birthday has no time for it.
+    let other = fixtures::customer_id("c2");
+    apply_new(store, &shop, &[upsert(fixtures::bare_profile(&shop, &other, Some(at(1))))]).await;
+    assert_eq!(read(customer(store, &shop, &other).await), None);
 }

@@ -23,6 +23,7 @@ fn customer_and_order(shop: &stammkunde_domain::ids::ShopId) -> (Vec<Change>, Cu
         last_order_at: Some(at(3)),
         balance: Balance::default(),
         deleted_at: None,
+        birthday_since: Some(at(0)),
     };
     (vec![upsert(profile), record(placed.clone())], expected, placed)
 }

@@ -162,7 +162,9 @@ pub async fn an_entry_failing_its_check_is_refused_and_nothing_is_written(store:
     assert!(matches!(store.append_entries(&shop, &id, &[other_customer]).await, Err(StoreError::Invariant(_))));
 
     assert!(entries(store, &shop, &id).await.is_empty());
-    let expected = Customer { profile, last_order_at: None, balance: Balance::default(), deleted_at: None };
+    let birthday_since = profile.birthday.and(profile.source_updated_at);
+    let expected =
+        Customer { profile, last_order_at: None, balance: Balance::default(), deleted_at: None, birthday_since };
     assert_eq!(customer(store, &shop, &id).await, Some(expected));
     // The refused entries took no position: the valid one still appends.
     assert_eq!(append(store, &[valid]).await, AppendOutcome::Appended);
@@ -180,6 +182,7 @@ pub async fn an_append_for_an_unknown_customer_creates_the_customer(store: &dyn 
         last_order_at: None,
         balance: Balance { available: 0, pending: 80 },
         deleted_at: None,
+        birthday_since: None,
     };
     assert_eq!(customer(store, &shop, &id).await, Some(expected));
     assert_balance_is_replay(store, &shop, &id).await;

@@ -75,7 +75,14 @@ pub async fn a_recorded_order_moves_the_last_order_date_forward_only(store: &dyn
 
     assert_eq!(outcome.applied, vec![true], "the earlier order is new, so it is stored");
     assert_eq!(order(store, &shop, &earlier.order_id).await, Some(earlier));
-    let expected = Customer { profile, last_order_at: Some(at(600)), balance: Balance::default(), deleted_at: None };
+    let birthday_since = profile.birthday.and(profile.source_updated_at);
+    let expected = Customer {
+        profile,
+        last_order_at: Some(at(600)),
+        balance: Balance::default(),
+        deleted_at: None,
+        birthday_since,
+    };
     assert_eq!(customer(store, &shop, &customer_id).await, Some(expected));
 }
 
@@ -91,6 +98,7 @@ pub async fn a_recorded_order_creates_a_minimal_customer_when_none_exists(store:
         last_order_at: Some(at(5)),
         balance: Balance::default(),
         deleted_at: None,
+        birthday_since: None,
     };
     assert_eq!(customer(store, &shop, &customer_id).await, Some(expected));
 }

@@ -72,6 +72,7 @@ pub async fn a_customer_with_every_field_set_comes_back_equal(store: &dyn Store)
     }
 
     let expected = Customer {
+        birthday_since: profile.source_updated_at,
         profile,
         last_order_at: Some(placed),
         balance: Balance { available: 17, pending: 23 },

@@ -1,7 +1,9 @@
 //! Customer profile items (`sk = C`): `e` email, `fn`/`ln` names, `lc` locale, `co` country,
 //! `bd` birthday (`MM-DD` or `YYYY-MM-DD`), `mk` marketing flag, `su` source_updated_at, `lo`
-//! last_order_at, `da` deleted_at, and the index keys `g1`/`g2`/`g3` while not deleted. The
-//! balance is not stored: it is the replay of the customer's ledger entries.
+//! last_order_at, `da` deleted_at, `bs` birthday_since (when the stored birthday's month and day
+//! were first stored, by the stamp of the profile that stored them; see `customer_writes`), and
+//! the index keys `g1`/`g2`/`g3` while not deleted. The balance is not stored: it is the replay
+//! of the customer's ledger entries.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use stammkunde_domain::customer::{Birthday, Customer, CustomerProfile, Email};
@@ -22,6 +24,7 @@ pub(crate) const MARKETING: &str = "mk";
 pub(crate) const SOURCE_UPDATED_AT: &str = "su";
 pub(crate) const LAST_ORDER_AT: &str = "lo";
 pub(crate) const DELETED_AT: &str = "da";
+pub(crate) const BIRTHDAY_SINCE: &str = "bs";
 
 /// The attributes a profile sets: only the fields it carries (a `None` keeps what is stored),
 /// with the index keys that follow from them.
@@ -78,6 +81,12 @@ fn decode_birthday(text: &str) -> Result<Birthday, String> {
     Birthday::new(small(month)?, small(day)?, year).map_err(|e| e.to_string())
 }
 
+/// The month and day (`MM-DD`) of the birthday stored in a profile item, if it has one.
+pub(crate) fn stored_month_day(r: &Reader<'_>) -> Result<Option<String>, StoreError> {
+    let birthday = r.opt_s(BIRTHDAY)?.map(|t| r.parse(BIRTHDAY, t, decode_birthday)).transpose()?;
+    Ok(birthday.map(|b| b.month_day()))
+}
+
 /// A customer from their profile item and their ledger entries, whose replay is the balance;
 /// `None` if there are neither. Entries without a profile (points credited before any profile
 /// arrived) read as an empty profile.
@@ -94,6 +103,9 @@ pub(crate) fn decode_customer(
     let empty = Item::new();
     let r = Reader::new(profile.unwrap_or(&empty));
     let text = |name: &str| r.opt_s(name).map(|v| v.map(str::to_owned));
+    let birthday = r.opt_s(BIRTHDAY)?.map(|t| r.parse(BIRTHDAY, t, decode_birthday)).transpose()?;
+    // Only a stored birthday has a time it was stored since.
+    let birthday_since = if birthday.is_some() { r.opt_time(BIRTHDAY_SINCE)? } else { None };
     let profile = CustomerProfile {
         shop: shop.clone(),
         customer_id: customer.clone(),
@@ -102,7 +114,7 @@ pub(crate) fn decode_customer(
         last_name: text(LAST_NAME)?,
         locale: text(LOCALE)?,
         country: text(COUNTRY)?,
-        birthday: r.opt_s(BIRTHDAY)?.map(|t| r.parse(BIRTHDAY, t, decode_birthday)).transpose()?,
+        birthday,
         accepts_email_marketing: r.opt_bool(MARKETING)?,
         source_updated_at: r.opt_time(SOURCE_UPDATED_AT)?,
     };
@@ -111,6 +123,7 @@ pub(crate) fn decode_customer(
         last_order_at: r.opt_time(LAST_ORDER_AT)?,
         balance,
         deleted_at: r.opt_time(DELETED_AT)?,
+        birthday_since,
     }))
 }
 

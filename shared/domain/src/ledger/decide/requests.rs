@@ -94,7 +94,8 @@ impl Decision<'_> {
 
     pub fn redeem(&mut self, request: &RedemptionRequest) -> Result<(), DecisionError> {
         let key = BusinessKey::redemption(&request.key);
-        let reward = self.shop.reward(&request.reward).ok_or(Refusal::UnknownReward)?;
+        // A gift reward (0 points) is given by campaigns only: it is not for sale.
+        let reward = self.shop.reward(&request.reward).filter(|r| r.points > 0).ok_or(Refusal::UnknownReward)?;
         if self.state.has_key(&key) {
             return self.same_request(&key, -reward.points);
         }

@@ -1,0 +1,218 @@
+//! `MailStore`: send records and mail settings in the customer's partition, suppressions in a
+//! partition per shop (`{shop}#X`), and the sparse `by_deferred` index (item shapes in
+//! `codec::mail`, keys in `schema`).
+//!
+//! Every write of a send record is one conditional request, never a read before it:
+//! - `create_send` is a PutItem under `attribute_not_exists(pk)`: the claim. When the key is
+//!   taken, the failed condition hands back the stored item (ALL_OLD, the item the condition was
+//!   evaluated on); if DynamoDB sent none, a strongly consistent GetItem reads it. A record deleted
+//!   in between (a released claim) frees the key, so the create is tried again, a bounded number
+//!   of times.
+//! - `replace_send` puts the whole new item under `st = :expected` (a missing item fails the
+//!   condition too). A put, not an update, so a record that leaves Deferred drops `g8` and `g9`
+//!   and leaves the index, and one deferred again is indexed under its new due time.
+//! - `delete_send` is a DeleteItem under `st = :expected`.
+//!
+//! `sends_claimed_since` is one Query on the customer's partition (`begins_with(sk, "M#")`, which
+//! leaves out the settings item `MC`), strongly consistent, filtered on `ca >= :since`: a customer
+//! has a few dozen send records a year, so the filter reads little it throws away.
+//!
+//! `due_deferred_sends` queries `by_deferred` (`g8 = {shop}#M AND g9 <= :bound`), whose sort key
+//! orders records by (due, customer, campaign, date) and is unique per record, so pages are exact.
+//! The index holds keys only, and those are the whole deferred record (its due time is in `g9`).
+//! Like `by_due` it is eventually consistent: a record deferred a moment ago may be missed by this
+//! sweep and is found by the next, and a record just claimed may still be listed as deferred, so
+//! the sweep claims it with `replace_send(.., Deferred)`, which fails for a record that moved on.
+//!
+//! Mail settings are one unconditional PutItem (the last writer wins). `suppress` is a PutItem
+//! under `attribute_not_exists(pk)`: an address already listed keeps its first record, and the
+//! failed condition is success.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use stammkunde_domain::error::StoreError;
+use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendStateKind, Suppression};
+use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest};
+
+use super::codec::mail::{
+    decode_contact, decode_deferred, decode_send, decode_suppression, due_bound, encode_contact, encode_send,
+    encode_suppression, CLAIMED_AT, STATE,
+};
+use super::codec::{key_item, s, time, Item};
+use super::errors::{contention, store_error};
+use super::expr::Expr;
+use super::paging::IndexPage;
+use super::schema::{
+    customer_pk, deferred_index_value, mail_contact_key, mail_send_key, suppression_key, Key, BY_DEFERRED,
+    DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, SK_MAIL_SEND_PREFIX,
+};
+use super::{conflict_backoff, DynamoStore, QUERY_PAGES_MAX};
+
+/// Creates of one send record before giving up: a create fails only while the key is taken, and
+/// is tried again only when the record it met was deleted before it could be read.
+const CREATE_ATTEMPTS_MAX: u32 = 4;
+
+#[async_trait]
+impl MailStore for DynamoStore {
+    async fn create_send(&self, send: &MailSend) -> Result<CreateOutcome<MailSend>, StoreError> {
+        let key = send_key(send);
+        for attempt in 0..CREATE_ATTEMPTS_MAX {
+            if attempt > 0 {
+                tokio::time::sleep(conflict_backoff(attempt)).await;
+            }
+            let mut expr = Expr::default();
+            let condition = format!("attribute_not_exists({})", expr.name(PK));
+            let Some(old) = self.put_if(encode_send(send)?, condition, expr).await? else {
+                return Ok(CreateOutcome::Created);
+            };
+            let stored = if old.is_empty() { self.get(&key).await? } else { Some(old) };
+            if let Some(stored) = stored {
+                return decode_send(&send.shop, &stored).map(CreateOutcome::Exists);
+            }
+        }
+        Err(contention(&key.label()))
+    }
+
+    async fn replace_send(&self, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let condition = state_is(&mut expr, expected);
+        Ok(self.put_if(encode_send(send)?, condition, expr).await?.is_none())
+    }
+
+    async fn delete_send(&self, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        let condition = state_is(&mut expr, expected);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&send_key(send))))
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(store_error("DeleteItem", err)),
+            },
+        }
+    }
+
+    async fn send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        campaign: Campaign,
+        date: NaiveDate,
+    ) -> Result<Option<MailSend>, StoreError> {
+        let key = mail_send_key(shop, customer, campaign, date);
+        self.get(&key).await?.map(|item| decode_send(shop, &item)).transpose()
+    }
+
+    async fn sends_claimed_since(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<MailSend>, StoreError> {
+        let pk = customer_pk(shop, customer);
+        let mut expr = Expr::default();
+        let (pk_name, pk_value) = (expr.name(PK), expr.value(s(&pk)));
+        let (sk_name, prefix) = (expr.name(SK), expr.value(s(SK_MAIL_SEND_PREFIX)));
+        let condition = format!("{pk_name} = {pk_value} AND begins_with({sk_name}, {prefix})");
+        let filter = format!("{} >= {}", expr.name(CLAIMED_AT), expr.value(time(since)));
+        let mut sends = Vec::new();
+        let mut start: Option<Item> = None;
+        for _ in 0..QUERY_PAGES_MAX {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(&condition)
+                .filter_expression(&filter)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                sends.push(decode_send(shop, &item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(sends),
+            }
+        }
+        Err(StoreError::Backend {
+            message: format!("the send records of {pk} have more than {QUERY_PAGES_MAX} pages"),
+            source: None,
+        })
+    }
+
+    async fn due_deferred_sends(
+        &self,
+        shop: &ShopId,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<MailSend>, StoreError> {
+        let Some(bound) = due_bound(now) else {
+            return Ok(Page { items: Vec::new(), next: None });
+        };
+        let (items, next) = self
+            .index_page(IndexPage {
+                index: BY_DEFERRED,
+                hash: (DEFERRED_INDEX_ATTRIBUTE, deferred_index_value(shop)),
+                range: (DEFERRED_ORDER, Some(AttributeValue::S(bound))),
+                filter: None,
+                limit: page.limit,
+                cursor: page.cursor.as_deref(),
+            })
+            .await?;
+        let items = items.iter().map(|item| decode_deferred(shop, item)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, next })
+    }
+
+    async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {
+        self.get(&mail_contact_key(shop, customer)).await?.map(|item| decode_contact(&item)).transpose()
+    }
+
+    async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError> {
+        // Unconditional: the settings are the customer's latest choice, and the last write is it.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode_contact(shop, customer, contact)?))
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
+        // False when the address is listed already: its first record stays, which is the point.
+        self.put_new(encode_suppression(suppression)?).await.map(|_| ())
+    }
+
+    async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError> {
+        let key = suppression_key(shop, address);
+        self.get(&key).await?.map(|item| decode_suppression(shop, address, &item)).transpose()
+    }
+}
+
+fn send_key(send: &MailSend) -> Key {
+    mail_send_key(&send.shop, &send.customer_id, send.campaign, send.date)
+}
+
+/// `st = :expected`; false for a missing item, so nothing is replaced or deleted that is not there.
+fn state_is(expr: &mut Expr, expected: SendStateKind) -> String {
+    format!("{} = {}", expr.name(STATE), expr.value(s(expected.as_str())))
+}

@@ -1,0 +1,84 @@
+//! The campaigns, what kind of mail each is, and the topic a customer can decline it by.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A kind of retention mail. The send key of a mail is (shop, customer, campaign, date).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Campaign {
+    /// A greeting with a personal code on (or a few days before) the birthday.
+    Birthday,
+    /// "Wir vermissen Sie": the customer's last order is N days old.
+    WinBack,
+    /// The one reminder after a win-back mail the customer did not answer with an order.
+    WinBackReminder,
+}
+
+impl Campaign {
+    pub const ALL: [Campaign; 3] = [Campaign::Birthday, Campaign::WinBack, Campaign::WinBackReminder];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Campaign::Birthday => "birthday",
+            Campaign::WinBack => "win_back",
+            Campaign::WinBackReminder => "win_back_reminder",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Campaign> {
+        Campaign::ALL.into_iter().find(|c| c.as_str() == raw)
+    }
+
+    pub fn class(self) -> MailClass {
+        match self {
+            Campaign::Birthday | Campaign::WinBack | Campaign::WinBackReminder => MailClass::Marketing,
+        }
+    }
+
+    pub fn topic(self) -> Option<Topic> {
+        match self {
+            Campaign::Birthday => Some(Topic::Birthday),
+            Campaign::WinBack | Campaign::WinBackReminder => Some(Topic::Offers),
+        }
+    }
+
+    /// Days after its date past which a deferred mail is meaningless and is dropped instead.
+    /// `None`: it stays worth sending (a win-back mail is void only once the customer orders,
+    /// which ends its cycle).
+    pub fn late_days_max(self) -> Option<i64> {
+        match self {
+            Campaign::Birthday => Some(7),
+            Campaign::WinBack | Campaign::WinBackReminder => None,
+        }
+    }
+}
+
+impl fmt::Display for Campaign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a mail is, legally and for the frequency cap. Ordered by priority: when several mails of
+/// one customer compete for the cap, the higher class goes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailClass {
+    /// Facts about the customer's account (a reversal): no consent needed, never capped.
+    Transactional,
+    /// News about the customer's points (about to expire): capped, needs the points topic.
+    Points,
+    /// Advertising: needs a legal basis, capped, never in quiet hours.
+    Marketing,
+}
+
+/// What a customer can choose to receive in the preference centre.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Newsletter,
+    Offers,
+    Birthday,
+    PointsNews,
+}

@@ -1,0 +1,12 @@
+//! Retention mail: the sweep that finds the customers due through the indexes, decides with the
+//! domain, claims each send, issues its code, renders, and hands the message to the mailer.
+
+pub mod links;
+pub mod message;
+pub mod render;
+mod send;
+mod sources;
+pub mod sweep;
+
+pub use render::{MailRenderer, MailView, RenderedMail};
+pub use sweep::{MailSweep, MailSweepError, MailSweepReport, Pacer};

@@ -1,0 +1,237 @@
+//! Mail texts: a German and an English string table (every visible string is a key there) and one
+//! HTML and one plain-text layout, rendered with minijinja. Strings are rendered per part, so
+//! whatever a customer or merchant typed (a name, the shop's name) is HTML-escaped in the HTML
+//! part and left as typed in the text part.
+
+use chrono::NaiveDate;
+use minijinja::{Environment, Value};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+use stammkunde_domain::config::Locale;
+use stammkunde_domain::mail::Campaign;
+
+const DE: &str = include_str!("../../templates/mail/de.toml");
+const EN: &str = include_str!("../../templates/mail/en.toml");
+const HTML_LAYOUT: &str = include_str!("../../templates/mail/mail.html");
+const TEXT_LAYOUT: &str = include_str!("../../templates/mail/mail.txt");
+
+/// The string keys of a campaign's section and of `[common]`.
+const CAMPAIGN_KEYS: [&str; 4] = ["subject", "heading", "body", "body_code"];
+const COMMON_KEYS: [&str; 9] =
+    ["greeting", "code_intro", "points", "cta", "why", "objection", "unsubscribe", "preferences", "imprint"];
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("the {0} string table is broken: {1}")]
+    Strings(&'static str, String),
+    #[error("string `{0}` is missing")]
+    Missing(String),
+    #[error("rendering failed: {0}")]
+    Template(#[from] minijinja::Error),
+}
+
+/// What a mail shows, before it is put into words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailView {
+    pub campaign: Campaign,
+    pub locale: Locale,
+    pub shop_name: String,
+    pub shop_url: String,
+    pub colour: String,
+    pub logo_url: Option<String>,
+    pub imprint: String,
+    pub first_name: Option<String>,
+    pub points_available: i64,
+    pub points_pending: i64,
+    pub code: Option<String>,
+    pub code_valid_until: Option<NaiveDate>,
+    pub unsubscribe_url: String,
+    pub preferences_url: String,
+    /// The existing-customer exception: every mail says the customer may object.
+    pub objection_notice: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+type Strings = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The parsed string tables and the layouts, built once per process.
+pub struct MailRenderer {
+    de: Strings,
+    en: Strings,
+}
+
+impl MailRenderer {
+    pub fn new() -> Result<Self, RenderError> {
+        let parse = |name: &'static str, text: &str| -> Result<Strings, RenderError> {
+            let strings: Strings = toml::from_str(text).map_err(|e| RenderError::Strings(name, e.to_string()))?;
+            for campaign in Campaign::ALL {
+                for key in CAMPAIGN_KEYS {
+                    lookup(&strings, campaign.as_str(), key)?;
+                }
+            }
+            for key in COMMON_KEYS {
+                lookup(&strings, "common", key)?;
+            }
+            Ok(strings)
+        };
+        Ok(MailRenderer { de: parse("German", DE)?, en: parse("English", EN)? })
+    }
+
+    pub fn render(&self, view: &MailView) -> Result<RenderedMail, RenderError> {
+        let strings = match view.locale {
+            Locale::De => &self.de,
+            Locale::En => &self.en,
+        };
+        let data = data(view);
+        let env = Environment::new();
+        let section = view.campaign.as_str();
+        let mut text_parts = BTreeMap::new();
+        let mut html_parts = BTreeMap::new();
+        for (table, keys) in [(section, &CAMPAIGN_KEYS[..]), ("common", &COMMON_KEYS[..])] {
+            for key in keys {
+                let source = lookup(strings, table, key)?;
+                // The name's extension decides escaping: `.html` escapes, `.txt` does not.
+                text_parts.insert(*key, env.render_named_str(&format!("{key}.txt"), source, &data)?);
+                let html = env.render_named_str(&format!("{key}.html"), source, &data)?;
+                html_parts.insert(*key, Value::from_safe_string(html));
+            }
+        }
+        let subject = text_parts.get("subject").cloned().unwrap_or_default();
+        let mut text_context = data.clone();
+        text_context.extend(text_parts.iter().map(|(k, v)| (*k, Value::from(v.as_str()))));
+        text_context.insert("imprint_label", Value::from(text_parts.get("imprint").map(String::as_str)));
+        let mut html_context = data;
+        html_context.insert("imprint_label", html_parts.get("imprint").cloned().unwrap_or_default());
+        html_context.extend(html_parts);
+        html_context.insert(
+            "lang",
+            Value::from(match view.locale {
+                Locale::De => "de",
+                Locale::En => "en",
+            }),
+        );
+        let text = env.render_named_str("mail.txt", TEXT_LAYOUT, &text_context)?;
+        let html = env.render_named_str("mail.html", HTML_LAYOUT, &html_context)?;
+        Ok(RenderedMail { subject: one_line(&subject), text: normalise_blank_lines(&text), html })
+    }
+}
+
+fn lookup<'a>(strings: &'a Strings, table: &str, key: &str) -> Result<&'a str, RenderError> {
+    strings
+        .get(table)
+        .and_then(|t| t.get(key))
+        .map(String::as_str)
+        .ok_or_else(|| RenderError::Missing(format!("{table}.{key}")))
+}
+
+/// The mail's data by name, for the strings and the layouts.
+fn data(view: &MailView) -> BTreeMap<&'static str, Value> {
+    let date = view.code_valid_until.map(|d| match view.locale {
+        Locale::De => d.format("%d.%m.%Y").to_string(),
+        Locale::En => d.format("%-d %B %Y").to_string(),
+    });
+    BTreeMap::from([
+        ("shop_name", Value::from(view.shop_name.as_str())),
+        ("shop_url", Value::from(view.shop_url.as_str())),
+        ("colour", Value::from(view.colour.as_str())),
+        ("logo_url", Value::from(view.logo_url.as_deref())),
+        (
+            "imprint_lines",
+            Value::from_serialize(view.imprint.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>()),
+        ),
+        ("first_name", Value::from(view.first_name.as_deref())),
+        ("points_available", Value::from(view.points_available)),
+        ("points_pending", Value::from(view.points_pending)),
+        ("code", Value::from(view.code.as_deref())),
+        ("code_valid_until", Value::from(date)),
+        ("unsubscribe_url", Value::from(view.unsubscribe_url.as_str())),
+        ("preferences_url", Value::from(view.preferences_url.as_str())),
+        ("objection_notice", Value::from(view.objection_notice)),
+    ])
+}
+
+/// A subject is one line: a name with a line break in it must not add a header.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// At most one blank line in a row in the plain-text part.
+fn normalise_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        blank = if line.is_empty() { blank + 1 } else { 0 };
+        if blank <= 1 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(locale: Locale, campaign: Campaign) -> MailView {
+        MailView {
+            campaign,
+            locale,
+            shop_name: "Kaffee & Kuchen".into(),
+            shop_url: "https://shop.example/".into(),
+            colour: "#aa3300".into(),
+            logo_url: None,
+            imprint: "Kaffee & Kuchen GmbH\nHauptstraße 1, 10115 Berlin".into(),
+            first_name: Some("Jürgen <b>".into()),
+            points_available: 120,
+            points_pending: 30,
+            code: Some("BDAY-7K2M-9XQ4".into()),
+            code_valid_until: NaiveDate::from_ymd_opt(2026, 7, 30),
+            unsubscribe_url: "https://m.example/u/tok".into(),
+            preferences_url: "https://m.example/p/tok".into(),
+            objection_notice: true,
+        }
+    }
+
+    fn renderer() -> MailRenderer {
+        MailRenderer::new().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_german_birthday_mail_greets_by_name_and_shows_the_code_and_the_imprint() {
+        let mail = renderer().render(&view(Locale::De, Campaign::Birthday)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mail.subject, "Alles Gute zum Geburtstag, Jürgen <b>!");
+        assert!(mail.text.contains("Hallo Jürgen <b>,"), "{}", mail.text);
+        assert!(mail.text.contains("    BDAY-7K2M-9XQ4"));
+        assert!(mail.text.contains("einmal einlösbar bis 30.07.2026"));
+        assert!(mail.text.contains("Hauptstraße 1, 10115 Berlin"));
+        assert!(mail.text.contains("Sie können der Verwendung Ihrer E-Mail-Adresse"));
+        assert!(mail.html.contains("Hallo Jürgen &lt;b&gt;,"), "names are escaped in HTML");
+        assert!(!mail.html.contains("Jürgen <b>"));
+        assert!(mail.html.contains("Kaffee &amp; Kuchen"));
+        assert!(mail.html.contains("lang=\"de\""));
+    }
+
+    #[test]
+    fn an_english_win_back_mail_without_a_name_or_code_reads_well() {
+        let mut v = view(Locale::En, Campaign::WinBack);
+        v.first_name = None;
+        v.code = None;
+        v.objection_notice = false;
+        let mail = renderer().render(&v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mail.subject, "We miss you!");
+        assert!(mail.text.starts_with("We miss you!\n\nHello,\n"), "{}", mail.text);
+        assert!(!mail.text.contains("personal code"));
+        assert!(!mail.text.contains("object"));
+        assert!(mail.text.contains("Unsubscribe: https://m.example/u/tok"));
+        assert!(!mail.text.contains("\n\n\n"));
+    }
+}

@@ -1,0 +1,255 @@
+//! Mail records: a send record is created once under its business key (the claim), moves on only
+//! from the state the caller read, and the deferred index lists exactly the deferred records due.
+//! Customers' mail settings and the suppression list round-trip.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeSet;
+
+use stammkunde_domain::coupon::CouponCode;
+use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::{
+    Campaign, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason, Topic,
+};
+use stammkunde_domain::ports::{CreateOutcome, MailStore, PageRequest};
+
+use super::ok;
+use crate::fixtures::{self, at};
+
+fn date(raw: &str) -> NaiveDate {
+    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
+}
+
+fn send(shop: &ShopId, customer: &CustomerId, campaign: Campaign, day: &str, state: SendState) -> MailSend {
+    MailSend { shop: shop.clone(), customer_id: customer.clone(), campaign, date: date(day), state }
+}
+
+fn claimed(minutes: i64) -> SendState {
+    SendState::Claimed { at: at(minutes), code: None }
+}
+
+fn deferred(minutes: i64) -> SendState {
+    SendState::Deferred { due: at(minutes) }
+}
+
+async fn stored(store: &dyn MailStore, s: &MailSend) -> Option<MailSend> {
+    ok("send", store.send(&s.shop, &s.customer_id, s.campaign, s.date).await)
+}
+
+async fn due(store: &dyn MailStore, shop: &ShopId, now: DateTime<Utc>, limit: u32) -> Vec<MailSend> {
+    let mut found = Vec::new();
+    let mut page = PageRequest::first(limit);
+    for _ in 0..100 {
+        let got = ok("due_deferred_sends", store.due_deferred_sends(shop, now, page.clone()).await);
+        assert!(got.items.len() <= page.limit as usize, "a page holds at most its limit");
+        found.extend(got.items);
+        match got.next {
+            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit },
+            None => return found,
+        }
+    }
+    panic!("due_deferred_sends did not finish in 100 pages")
+}
+
+pub async fn a_send_is_created_once_and_a_second_create_returns_the_first_unchanged(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-create");
+    let id = fixtures::customer_id("c1");
+    let first = send(&shop, &id, Campaign::Birthday, "2026-06-30", claimed(1));
+    assert_eq!(ok("create_send", store.create_send(&first).await), CreateOutcome::Created);
+    let second = send(&shop, &id, Campaign::Birthday, "2026-06-30", claimed(2));
+    assert_eq!(ok("create_send", store.create_send(&second).await), CreateOutcome::Exists(first.clone()));
+    assert_eq!(stored(store, &first).await, Some(first.clone()));
+    // Another campaign, date, customer or shop is another key.
+    for other in [
+        send(&shop, &id, Campaign::WinBack, "2026-06-30", claimed(3)),
+        send(&shop, &id, Campaign::Birthday, "2027-06-30", claimed(3)),
+        send(&shop, &fixtures::customer_id("c2"), Campaign::Birthday, "2026-06-30", claimed(3)),
+        send(&fixtures::shop("mail-create-other"), &id, Campaign::Birthday, "2026-06-30", claimed(3)),
+    ] {
+        assert_eq!(ok("create_send", store.create_send(&other).await), CreateOutcome::Created, "{}", other.label());
+    }
+}
+
+pub async fn concurrent_claims_of_one_send_create_exactly_one(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-race");
+    let id = fixtures::customer_id("c1");
+    let attempts: Vec<MailSend> =
+        (0..8).map(|i| send(&shop, &id, Campaign::WinBack, "2026-07-01", claimed(i))).collect();
+    let outcomes = futures::future::join_all(attempts.iter().map(|s| store.create_send(s))).await;
+    let created: Vec<usize> =
+        outcomes.iter().enumerate().filter(|(_, o)| matches!(o, Ok(CreateOutcome::Created))).map(|(i, _)| i).collect();
+    assert_eq!(created.len(), 1, "exactly one claim wins: {outcomes:?}");
+    let winner = attempts[created[0]].clone();
+    for outcome in outcomes {
+        match outcome {
+            Ok(CreateOutcome::Created) => {}
+            Ok(CreateOutcome::Exists(found)) => assert_eq!(found, winner),
+            Err(error) => panic!("create_send failed: {error}"),
+        }
+    }
+    assert_eq!(stored(store, &winner).await, Some(winner));
+}
+
+pub async fn a_send_moves_on_only_from_the_state_the_caller_expects(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-replace");
+    let id = fixtures::customer_id("c1");
+    let claim = send(&shop, &id, Campaign::Birthday, "2026-06-30", claimed(1));
+    ok("create_send", store.create_send(&claim).await);
+    let code = CouponCode::parse("BDAY-1234").ok();
+    let sent = MailSend {
+        state: SendState::Sent {
+            at: at(2),
+            claimed_at: at(1),
+            message_id: "m-1".into(),
+            code: code.clone(),
+            link_digest: Some("ab".repeat(32)),
+        },
+        ..claim.clone()
+    };
+    assert!(!ok("replace_send", store.replace_send(&sent, SendStateKind::Deferred).await), "wrong expected state");
+    assert_eq!(stored(store, &claim).await, Some(claim.clone()));
+    assert!(ok("replace_send", store.replace_send(&sent, SendStateKind::Claimed).await));
+    assert_eq!(stored(store, &claim).await, Some(sent.clone()));
+    // A late second confirmation from the same claim finds it sent and changes nothing.
+    let again = MailSend { state: SendState::Review { at: at(3), claimed_at: at(1), code }, ..claim.clone() };
+    assert!(!ok("replace_send", store.replace_send(&again, SendStateKind::Claimed).await));
+    assert_eq!(stored(store, &claim).await, Some(sent));
+    // A record that does not exist cannot be replaced.
+    let missing = send(&shop, &id, Campaign::WinBack, "2026-06-30", claimed(1));
+    assert!(!ok("replace_send", store.replace_send(&missing, SendStateKind::Claimed).await));
+    assert_eq!(stored(store, &missing).await, None);
+}
+
+pub async fn a_claim_is_deleted_only_while_still_claimed(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-delete");
+    let id = fixtures::customer_id("c1");
+    let claim = send(&shop, &id, Campaign::Birthday, "2026-06-30", claimed(1));
+    ok("create_send", store.create_send(&claim).await);
+    assert!(!ok("delete_send", store.delete_send(&claim, SendStateKind::Deferred).await));
+    assert_eq!(stored(store, &claim).await, Some(claim.clone()));
+    assert!(ok("delete_send", store.delete_send(&claim, SendStateKind::Claimed).await));
+    assert_eq!(stored(store, &claim).await, None);
+    assert!(!ok("delete_send", store.delete_send(&claim, SendStateKind::Claimed).await), "already gone");
+    // Deleted, the key can be claimed again.
+    assert_eq!(ok("create_send", store.create_send(&claim).await), CreateOutcome::Created);
+}
+
+pub async fn sends_claimed_since_counts_only_handed_over_mail_of_that_customer(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-cap");
+    let (a, b) = (fixtures::customer_id("a"), fixtures::customer_id("b"));
+    let records = [
+        send(&shop, &a, Campaign::Birthday, "2026-06-01", claimed(10)),
+        send(
+            &shop,
+            &a,
+            Campaign::WinBack,
+            "2026-06-02",
+            SendState::Sent { at: at(21), claimed_at: at(20), message_id: "m".into(), code: None, link_digest: None },
+        ),
+        send(
+            &shop,
+            &a,
+            Campaign::WinBackReminder,
+            "2026-06-03",
+            SendState::Review { at: at(31), claimed_at: at(30), code: None },
+        ),
+        // Not handed over: never counted.
+        send(&shop, &a, Campaign::Birthday, "2027-06-01", deferred(40)),
+        send(&shop, &a, Campaign::WinBack, "2026-07-02", SendState::Failed { at: at(50), reason: "rejected".into() }),
+        send(&shop, &a, Campaign::WinBack, "2026-08-02", SendState::Dropped { at: at(60) }),
+        send(&shop, &b, Campaign::WinBack, "2026-06-02", claimed(25)),
+    ];
+    for record in &records {
+        ok("create_send", store.create_send(record).await);
+    }
+    let keys = |sends: Vec<MailSend>| sends.into_iter().map(|s| (s.campaign, s.date)).collect::<BTreeSet<_>>();
+    let all = keys(ok("sends_claimed_since", store.sends_claimed_since(&shop, &a, at(0)).await));
+    assert_eq!(all, [&records[0], &records[1], &records[2]].iter().map(|s| (s.campaign, s.date)).collect());
+    let recent = keys(ok("sends_claimed_since", store.sends_claimed_since(&shop, &a, at(20)).await));
+    assert_eq!(recent, [&records[1], &records[2]].iter().map(|s| (s.campaign, s.date)).collect(), "since is inclusive");
+}
+
+pub async fn due_deferred_sends_lists_deferred_records_due_by_now_earliest_first_in_their_shop_only(
+    store: &dyn MailStore,
+) {
+    let shop = fixtures::shop("mail-deferred");
+    let other = fixtures::shop("mail-deferred-other");
+    let ids: Vec<CustomerId> = (0..4).map(|i| fixtures::customer_id(&format!("c{i}"))).collect();
+    let records = [
+        send(&shop, &ids[0], Campaign::Birthday, "2026-06-01", deferred(30)),
+        send(&shop, &ids[1], Campaign::WinBack, "2026-06-01", deferred(10)),
+        send(&shop, &ids[2], Campaign::WinBack, "2026-06-01", deferred(90)),
+        send(&shop, &ids[3], Campaign::WinBack, "2026-06-01", claimed(5)),
+        send(&other, &ids[0], Campaign::WinBack, "2026-06-01", deferred(1)),
+    ];
+    for record in &records {
+        ok("create_send", store.create_send(record).await);
+    }
+    let found = due(store, &shop, at(30), 10).await;
+    assert_eq!(found, vec![records[1].clone(), records[0].clone()], "due at or before now, earliest first");
+    // Claimed, a record leaves the deferred index.
+    let claim = MailSend { state: claimed(31), ..records[1].clone() };
+    assert!(ok("replace_send", store.replace_send(&claim, SendStateKind::Deferred).await));
+    assert_eq!(due(store, &shop, at(100), 10).await, vec![records[0].clone(), records[2].clone()]);
+    // Deferred again, later, it is listed under its new due time.
+    let later = MailSend { state: deferred(95), ..records[0].clone() };
+    assert!(ok("replace_send", store.replace_send(&later, SendStateKind::Deferred).await));
+    assert_eq!(due(store, &shop, at(100), 10).await, vec![records[2].clone(), later]);
+}
+
+pub async fn deferred_pages_return_every_due_record_exactly_once(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-deferred-pages");
+    let mut expected = Vec::new();
+    for i in 0..23 {
+        // Ties on the due time page exactly too.
+        let record = send(
+            &shop,
+            &fixtures::customer_id(&format!("c{:02}", i % 7)),
+            if i % 2 == 0 { Campaign::WinBack } else { Campaign::Birthday },
+            &format!("2026-06-{:02}", 1 + i / 7),
+            deferred(i64::from(i % 3)),
+        );
+        ok("create_send", store.create_send(&record).await);
+        expected.push(record);
+    }
+    let found = due(store, &shop, at(10), 4).await;
+    assert_eq!(found.len(), expected.len(), "every record once");
+    let keys: BTreeSet<String> = found.iter().map(MailSend::label).collect();
+    assert_eq!(keys, expected.iter().map(MailSend::label).collect::<BTreeSet<_>>());
+    let dues: Vec<DateTime<Utc>> = found.iter().filter_map(|s| s.state.deferred_due()).collect();
+    assert!(dues.windows(2).all(|w| w[0] <= w[1]), "earliest first across pages");
+}
+
+pub async fn mail_settings_round_trip_and_the_last_write_wins(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-contact");
+    let id = fixtures::customer_id("c1");
+    assert_eq!(ok("contact", store.contact(&shop, &id).await), None);
+    let first = MailContact {
+        double_opt_in_at: Some(at(1)),
+        topics_declined: vec![Topic::Offers, Topic::PointsNews],
+        unsubscribed_at: None,
+        paused_until: Some(at(1) + Duration::days(30)),
+        time_zone: Some(Tz::America__New_York),
+    };
+    ok("put_contact", store.put_contact(&shop, &id, &first).await);
+    assert_eq!(ok("contact", store.contact(&shop, &id).await), Some(first));
+    let second = MailContact { unsubscribed_at: Some(at(2)), ..MailContact::default() };
+    ok("put_contact", store.put_contact(&shop, &id, &second).await);
+    assert_eq!(ok("contact", store.contact(&shop, &id).await), Some(second));
+    assert_eq!(ok("contact", store.contact(&fixtures::shop("mail-contact-other"), &id).await), None);
+}
+
+pub async fn a_suppression_keeps_its_first_reason_per_shop(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-suppress");
+    let address = AddressDigest::of(&shop, &fixtures::email("jon@example.com"));
+    assert_eq!(ok("suppression", store.suppression(&shop, &address).await), None);
+    let first =
+        Suppression { shop: shop.clone(), address: address.clone(), reason: SuppressionReason::HardBounce, at: at(1) };
+    ok("suppress", store.suppress(&first).await);
+    let second = Suppression { reason: SuppressionReason::Complaint, at: at(2), ..first.clone() };
+    ok("suppress", store.suppress(&second).await);
+    assert_eq!(ok("suppression", store.suppression(&shop, &address).await), Some(first));
+    let other = fixtures::shop("mail-suppress-other");
+    assert_eq!(ok("suppression", store.suppression(&other, &address).await), None);
+}

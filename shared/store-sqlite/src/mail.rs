@@ -1,0 +1,326 @@
+//! Mail records: send records under their business key (the claim that makes a mail go out once),
+//! the deferred index, customers' mail settings and the suppression list.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use stammkunde_domain::error::StoreError;
+use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendStateKind, Suppression};
+use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest, PAGE_LIMIT_MAX};
+
+use crate::codec::{self, corrupt};
+use crate::error::SqlResultExt;
+use crate::SqliteStore;
+
+/// The columns a send record is kept under and selected by, beside its JSON body.
+struct SendColumns {
+    campaign: &'static str,
+    date: String,
+    state: &'static str,
+    claimed_at: Option<String>,
+    deferred_due: Option<String>,
+    body: String,
+}
+
+fn columns(send: &MailSend) -> Result<SendColumns, StoreError> {
+    Ok(SendColumns {
+        campaign: send.campaign.as_str(),
+        date: codec::date_key(send.date),
+        state: send.state.kind().as_str(),
+        claimed_at: codec::optional_timestamp(send.state.claimed_at().as_ref())?,
+        deferred_due: codec::optional_timestamp(send.state.deferred_due().as_ref())?,
+        body: codec::to_json("a send record", send)?,
+    })
+}
+
+fn decode_send(shop: &ShopId, customer: &str, body: &str) -> Result<MailSend, StoreError> {
+    let key = format!("mail send {shop}/{customer}");
+    let send: MailSend = codec::from_json(&key, body)?;
+    if &send.shop != shop || send.customer_id.as_str() != customer {
+        return Err(corrupt(&key, "the body belongs to another customer"));
+    }
+    Ok(send)
+}
+
+fn create_send(conn: &Connection, send: &MailSend) -> Result<CreateOutcome<MailSend>, StoreError> {
+    let c = columns(send)?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO mail_sends (shop, customer_id, campaign, date, state, claimed_at, deferred_due, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                send.shop.as_str(),
+                send.customer_id.as_str(),
+                c.campaign,
+                c.date,
+                c.state,
+                c.claimed_at,
+                c.deferred_due,
+                c.body
+            ])
+        })
+        .or_store("creating a send record")?;
+    if inserted == 1 {
+        return Ok(CreateOutcome::Created);
+    }
+    match read_send(conn, &send.shop, &send.customer_id, send.campaign, send.date)? {
+        Some(stored) => Ok(CreateOutcome::Exists(stored)),
+        None => Err(StoreError::Invariant(format!("send record {} neither inserted nor found", send.label()))),
+    }
+}
+
+fn replace_send(conn: &Connection, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError> {
+    let c = columns(send)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE mail_sends SET state = ?5, claimed_at = ?6, deferred_due = ?7, body = ?8
+             WHERE shop = ?1 AND customer_id = ?2 AND campaign = ?3 AND date = ?4 AND state = ?9",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                send.shop.as_str(),
+                send.customer_id.as_str(),
+                c.campaign,
+                c.date,
+                c.state,
+                c.claimed_at,
+                c.deferred_due,
+                c.body,
+                expected.as_str()
+            ])
+        })
+        .or_store("replacing a send record")?;
+    Ok(changed == 1)
+}
+
+fn delete_send(conn: &Connection, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError> {
+    let deleted = conn
+        .prepare_cached(
+            "DELETE FROM mail_sends WHERE shop = ?1 AND customer_id = ?2 AND campaign = ?3 AND date = ?4 AND state = ?5",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                send.shop.as_str(),
+                send.customer_id.as_str(),
+                send.campaign.as_str(),
+                codec::date_key(send.date),
+                expected.as_str()
+            ])
+        })
+        .or_store("deleting a send record")?;
+    Ok(deleted == 1)
+}
+
+fn read_send(
+    conn: &Connection,
+    shop: &ShopId,
+    customer: &CustomerId,
+    campaign: Campaign,
+    date: NaiveDate,
+) -> Result<Option<MailSend>, StoreError> {
+    let body: Option<String> = conn
+        .prepare_cached(
+            "SELECT body FROM mail_sends WHERE shop = ?1 AND customer_id = ?2 AND campaign = ?3 AND date = ?4",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![shop.as_str(), customer.as_str(), campaign.as_str(), codec::date_key(date)], |row| {
+                    row.get(0)
+                })
+                .optional()
+        })
+        .or_store("reading a send record")?;
+    body.map(|body| decode_send(shop, customer.as_str(), &body)).transpose()
+}
+
+fn sends_claimed_since(
+    conn: &Connection,
+    shop: &ShopId,
+    customer: &CustomerId,
+    since: &str,
+) -> Result<Vec<MailSend>, StoreError> {
+    let bodies: Vec<String> = conn
+        .prepare_cached(
+            "SELECT body FROM mail_sends
+             WHERE shop = ?1 AND customer_id = ?2 AND claimed_at IS NOT NULL AND claimed_at >= ?3",
+        )
+        .and_then(|mut statement| {
+            statement.query_map(params![shop.as_str(), customer.as_str(), since], |row| row.get(0))?.collect()
+        })
+        .or_store("reading a customer's sends")?;
+    bodies.iter().map(|body| decode_send(shop, customer.as_str(), body)).collect()
+}
+
+/// A deferred-index cursor: the last row's (due, customer, campaign, date), apart by spaces
+/// (none of them holds one).
+fn deferred_cursor(due: &str, send: &MailSend) -> String {
+    codec::cursor_from(&format!("{due} {} {} {}", send.customer_id, send.campaign, codec::date_key(send.date)))
+}
+
+fn parse_deferred_cursor(cursor: &str) -> Result<[String; 4], StoreError> {
+    let text = codec::cursor_key(cursor)?;
+    let parts: Vec<&str> = text.split(' ').collect();
+    match parts.as_slice() {
+        [due, customer, campaign, date] => {
+            codec::parse_stored_timestamp("page cursor", due)?;
+            Ok([(*due).to_owned(), (*customer).to_owned(), (*campaign).to_owned(), (*date).to_owned()])
+        }
+        _ => Err(corrupt("page cursor", "not a deferred-send cursor")),
+    }
+}
+
+fn due_deferred(conn: &Connection, shop: &ShopId, now: &str, page: &PageRequest) -> Result<Page<MailSend>, StoreError> {
+    let limit = page.limit.clamp(1, PAGE_LIMIT_MAX);
+    // "" sorts before every value: no cursor starts at the first.
+    let after = page.cursor.as_deref().map(parse_deferred_cursor).transpose()?.unwrap_or_default();
+    let fetch = i64::from(limit) + 1;
+    let rows: Vec<(String, String, String)> = conn
+        .prepare_cached(
+            "SELECT deferred_due, customer_id, body FROM mail_sends
+             WHERE shop = ?1 AND deferred_due IS NOT NULL AND deferred_due <= ?2
+               AND (deferred_due, customer_id, campaign, date) > (?3, ?4, ?5, ?6)
+             ORDER BY deferred_due, customer_id, campaign, date LIMIT ?7",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_map(params![shop.as_str(), now, after[0], after[1], after[2], after[3], fetch], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?
+                .collect()
+        })
+        .or_store("reading deferred sends")?;
+    let mut sends = rows
+        .into_iter()
+        .map(|(due, customer, body)| Ok((due, decode_send(shop, &customer, &body)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let more = sends.len() > limit as usize;
+    sends.truncate(limit as usize);
+    let next = if more { sends.last().map(|(due, send)| deferred_cursor(due, send)) } else { None };
+    Ok(Page { items: sends.into_iter().map(|(_, send)| send).collect(), next })
+}
+
+fn read_contact(conn: &Connection, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM mail_contacts WHERE shop = ?1 AND customer_id = ?2")
+        .and_then(|mut statement| {
+            statement.query_row(params![shop.as_str(), customer.as_str()], |row| row.get(0)).optional()
+        })
+        .or_store("reading mail settings")?;
+    body.map(|body| codec::from_json(&format!("mail contact {shop}/{customer}"), &body)).transpose()
+}
+
+fn read_suppression(
+    conn: &Connection,
+    shop: &ShopId,
+    address: &AddressDigest,
+) -> Result<Option<Suppression>, StoreError> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT reason, at FROM suppressions WHERE shop = ?1 AND address = ?2")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![shop.as_str(), address.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .or_store("reading a suppression")?;
+    let Some((reason, at)) = row else { return Ok(None) };
+    let key = format!("suppression {shop}/{}", address.as_str());
+    Ok(Some(Suppression {
+        shop: shop.clone(),
+        address: address.clone(),
+        reason: codec::from_json(&key, &reason)?,
+        at: codec::parse_timestamp(&key, &at)?,
+    }))
+}
+
+#[async_trait]
+impl MailStore for SqliteStore {
+    async fn create_send(&self, send: &MailSend) -> Result<CreateOutcome<MailSend>, StoreError> {
+        let send = send.clone();
+        self.writer.write(move |tx| create_send(tx, &send)).await
+    }
+
+    async fn replace_send(&self, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError> {
+        let send = send.clone();
+        self.writer.write(move |tx| replace_send(tx, &send, expected)).await
+    }
+
+    async fn delete_send(&self, send: &MailSend, expected: SendStateKind) -> Result<bool, StoreError> {
+        let send = send.clone();
+        self.writer.write(move |tx| delete_send(tx, &send, expected)).await
+    }
+
+    async fn send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        campaign: Campaign,
+        date: NaiveDate,
+    ) -> Result<Option<MailSend>, StoreError> {
+        self.readers.read(|conn| read_send(conn, shop, customer, campaign, date))
+    }
+
+    async fn sends_claimed_since(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<MailSend>, StoreError> {
+        let since = codec::timestamp(&since)?;
+        self.readers.read(|conn| sends_claimed_since(conn, shop, customer, &since))
+    }
+
+    async fn due_deferred_sends(
+        &self,
+        shop: &ShopId,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<MailSend>, StoreError> {
+        let now = codec::timestamp(&now)?;
+        self.readers.read(|conn| due_deferred(conn, shop, &now, &page))
+    }
+
+    async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {
+        self.readers.read(|conn| read_contact(conn, shop, customer))
+    }
+
+    async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError> {
+        let body = codec::to_json("mail settings", contact)?;
+        let (shop, customer) = (shop.clone(), customer.clone());
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO mail_contacts (shop, customer_id, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (shop, customer_id) DO UPDATE SET body = excluded.body",
+                )
+                .and_then(|mut statement| statement.execute(params![shop.as_str(), customer.as_str(), body]))
+                .or_store("storing mail settings")?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
+        let reason = codec::to_json("a suppression reason", &suppression.reason)?;
+        let at = codec::timestamp(&suppression.at)?;
+        let (shop, address) = (suppression.shop.clone(), suppression.address.clone());
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO suppressions (shop, address, reason, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )
+                .and_then(|mut statement| statement.execute(params![shop.as_str(), address.as_str(), reason, at]))
+                .or_store("suppressing an address")?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError> {
+        self.readers.read(|conn| read_suppression(conn, shop, address))
+    }
+}

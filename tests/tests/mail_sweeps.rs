@@ -1,0 +1,342 @@
+//! The mail sweep end to end through the local runner: customers in the store (and from a real
+//! Shopify order webhook), the clock set by the test, `POST /dev/sweeps/mail` every hour, and the
+//! messages read back from the outbox as the raw MIME they would have gone out as.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeSet;
+
+use stammkunde_domain::coupon::CouponCode;
+use stammkunde_domain::customer::{Birthday, CustomerProfile, Email};
+use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
+use stammkunde_domain::ingest::{Change, DeliveryRecord};
+use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::{MailContact, Suppression, SuppressionReason};
+use stammkunde_e2e::*;
+
+const SHOP: &str = "mail-shop";
+
+fn at(raw: &str) -> DateTime<Utc> {
+    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
+}
+
+fn shop() -> ShopId {
+    ShopId::parse(SHOP).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn id(raw: &str) -> CustomerId {
+    CustomerId::parse(raw).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn email_of(name: &str) -> Email {
+    Email::parse(&format!("{name}@example.de")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A customer as a platform profile stamped `since` would store them.
+struct Person<'a> {
+    name: &'a str,
+    country: &'a str,
+    locale: &'a str,
+    birthday: Option<(u8, u8)>,
+    since: DateTime<Utc>,
+}
+
+async fn put_customer(app: &TestApp, person: Person<'_>) {
+    let profile = CustomerProfile {
+        shop: shop(),
+        customer_id: id(person.name),
+        email: Some(email_of(person.name)),
+        first_name: Some(capitalised(person.name)),
+        last_name: Some("Muster".into()),
+        locale: Some(person.locale.into()),
+        country: Some(person.country.into()),
+        birthday: person.birthday.map(|(m, d)| Birthday::new(m, d, None).unwrap_or_else(|e| panic!("{e}"))),
+        accepts_email_marketing: None,
+        source_updated_at: Some(person.since),
+    };
+    let delivery = DeliveryRecord {
+        shop: shop(),
+        ids: vec![DeliveryId::parse(&format!("profile-{}-{}", person.name, person.since.timestamp()))
+            .unwrap_or_else(|e| panic!("{e}"))],
+        topic: "customers/update".into(),
+        received_at: person.since,
+        expires_at: person.since + Duration::days(7),
+    };
+    app.app
+        .store
+        .apply_delivery(&delivery, &[Change::UpsertCustomer(profile)])
+        .await
+        .unwrap_or_else(|e| panic!("storing {}: {e}", person.name));
+}
+
+fn capitalised(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+async fn set_contact(app: &TestApp, name: &str, contact: MailContact) {
+    app.app.mail.put_contact(&shop(), &id(name), &contact).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn confirmed() -> MailContact {
+    MailContact { double_opt_in_at: Some(at("2025-06-01T12:00:00Z")), ..MailContact::default() }
+}
+
+/// `POST /dev/sweeps/mail` at `now`; returns `mail-shop`'s report.
+async fn mail_sweep_at(app: &TestApp, now: DateTime<Utc>) -> serde_json::Value {
+    app.clock.set(now);
+    let answer = app.post("/dev/sweeps/mail", &[], Vec::new()).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let shops = answer.body["shops"].as_array().cloned().unwrap_or_default();
+    let report = shops.into_iter().find(|s| s["shop"] == SHOP).unwrap_or_else(|| panic!("{:?}", answer.body));
+    assert_eq!(
+        (report["retry"].as_i64(), report["failed"].as_i64(), report["more"].as_bool()),
+        (Some(0), Some(0), Some(false)),
+        "{report}"
+    );
+    report
+}
+
+/// The outbox's mails by file name, raw.
+fn outbox(app: &TestApp) -> Vec<(String, String)> {
+    let entries = app.app.outbox.list().unwrap_or_else(|e| panic!("{e}"));
+    entries
+        .into_iter()
+        .map(|entry| {
+            let raw = app.app.outbox.read(&entry.name).unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
+            (entry.name, String::from_utf8(raw).unwrap_or_else(|e| panic!("{e}")))
+        })
+        .collect()
+}
+
+/// The recipient's local part of each mail that is not in `seen`.
+fn new_mails(app: &TestApp, seen: &mut BTreeSet<String>) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (name, raw) in outbox(app) {
+        if seen.insert(name) {
+            found.push((recipient(&raw), raw));
+        }
+    }
+    found
+}
+
+/// A header's value, unfolded (a long header continues on lines that start with white space).
+fn header(raw: &str, name: &str) -> Option<String> {
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded
+        .split("\r\n")
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .map(|value| value.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn recipient(raw: &str) -> String {
+    let to = header(raw, "To").unwrap_or_else(|| panic!("no To header:\n{raw}"));
+    let address = to.rsplit('<').next().unwrap_or(&to).trim_end_matches('>');
+    address.split('@').next().unwrap_or_default().to_owned()
+}
+
+/// The generated code in a mail's text, if any (`GB-XXXX-XXXX-XXXX`).
+fn code_in(raw: &str) -> Option<String> {
+    let start = raw.find("GB-")?;
+    Some(raw[start..start + "GB-XXXX-XXXX-XXXX".len()].to_owned())
+}
+
+/// Runs the hourly sweep at five past every UTC hour of the day starting at `day`, and says which
+/// customers got mail at which hour.
+async fn hourly(app: &TestApp, day: &str, seen: &mut BTreeSet<String>) -> Vec<(u32, String, String)> {
+    let mut sent = Vec::new();
+    for hour in 0..24 {
+        mail_sweep_at(app, at(&format!("{day}T{hour:02}:05:00Z"))).await;
+        for (to, raw) in new_mails(app, seen) {
+            sent.push((hour, to, raw));
+        }
+    }
+    sent
+}
+
+#[tokio::test]
+async fn a_birthday_greeting_goes_out_at_nine_local_on_the_spring_forward_day_once_and_only_to_who_may_have_it() {
+    let app = spawn_app(at("2026-03-01T12:00:00Z")).await;
+    let long_ago = at("2025-01-10T10:00:00Z");
+    for name in ["anna", "ben", "clara", "dora", "emil", "fiona"] {
+        put_customer(&app, Person { name, country: "DE", locale: "de", birthday: Some((3, 29)), since: long_ago })
+            .await;
+    }
+    put_customer(
+        &app,
+        Person { name: "gustav", country: "AT", locale: "de", birthday: Some((3, 30)), since: long_ago },
+    )
+    .await;
+    for name in ["anna", "dora", "gustav"] {
+        set_contact(&app, name, confirmed()).await;
+    }
+    // ben never confirmed a subscription (and the shop relies on consent only).
+    set_contact(&app, "clara", MailContact { unsubscribed_at: Some(at("2026-01-01T00:00:00Z")), ..confirmed() }).await;
+    set_contact(&app, "emil", MailContact { paused_until: Some(at("2026-04-30T00:00:00Z")), ..confirmed() }).await;
+    set_contact(&app, "fiona", MailContact { time_zone: Some(Tz::America__New_York), ..confirmed() }).await;
+    let suppressed = Suppression {
+        shop: shop(),
+        address: AddressDigest::of(&shop(), &email_of("dora")),
+        reason: SuppressionReason::HardBounce,
+        at: long_ago,
+    };
+    app.app.mail.suppress(&suppressed).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let mut seen = BTreeSet::new();
+    let sent = hourly(&app, "2026-03-29", &mut seen).await;
+
+    // 29 March 2026: Berlin springs to CEST (09:00 = 07:00 UTC); New York is on EDT (09:00 = 13:00 UTC).
+    let who: Vec<(u32, &str)> = sent.iter().map(|(hour, to, _)| (*hour, to.as_str())).collect();
+    assert_eq!(who, vec![(7, "anna"), (13, "fiona")]);
+    let again = hourly(&app, "2026-03-29", &mut seen).await;
+    assert!(
+        again.is_empty(),
+        "a second day of sweeps sends nothing: {:?}",
+        again.iter().map(|m| &m.1).collect::<Vec<_>>()
+    );
+
+    let raw = &sent[0].2;
+    assert_eq!(header(raw, "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let unsubscribe = header(raw, "List-Unsubscribe").unwrap_or_else(|| panic!("no List-Unsubscribe:\n{raw}"));
+    assert!(unsubscribe.starts_with(&format!("<{}/u/", app.base)), "{unsubscribe}");
+    assert!(unsubscribe.ends_with(", <mailto:abmelden@kaffee.example?subject=unsubscribe>"), "{unsubscribe}");
+    assert!(header(raw, "List-Id").is_some_and(|id| id.contains("birthday.mail-shop.stammkunde")), "{raw}");
+    assert_eq!(header(raw, "Subject").as_deref(), Some("Alles Gute zum Geburtstag, Anna!"));
+    assert!(header(raw, "From").is_some_and(|f| f.contains("<news@kaffee.example>")), "{raw}");
+    assert!(raw.contains("multipart/alternative") && raw.contains("text/html") && raw.contains("text/plain"));
+    // The personal code: generated for anna, single-use (bound to this send), valid 30 days.
+    let code = code_in(raw).unwrap_or_else(|| panic!("no code in\n{raw}"));
+    let coupon = app
+        .app
+        .store
+        .code(&shop(), &CouponCode::parse(&code).unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{code} is not stored"));
+    let issue = coupon.issue.unwrap_or_else(|| panic!("{code} is not issued"));
+    assert_eq!(issue.customer_id, id("anna"));
+    assert_eq!(issue.expires_at, at("2026-03-29T07:05:00Z") + Duration::days(MAIL_REWARD_VALID_DAYS));
+    assert_ne!(code_in(&sent[1].2), Some(code), "every customer gets their own code");
+    let page = app.client.get(format!("{}/dev/outbox", app.base)).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(page.text().await.unwrap_or_default().contains("Outbox: 2 mails"));
+}
+
+#[tokio::test]
+async fn on_the_autumn_change_berlin_gets_its_mail_at_eight_utc_and_london_in_english_at_nine() {
+    let app = spawn_app(at("2026-10-01T12:00:00Z")).await;
+    let long_ago = at("2025-01-10T10:00:00Z");
+    put_customer(
+        &app,
+        Person { name: "anna", country: "DE", locale: "de-DE", birthday: Some((10, 25)), since: long_ago },
+    )
+    .await;
+    put_customer(
+        &app,
+        Person { name: "george", country: "GB", locale: "en-GB", birthday: Some((10, 25)), since: long_ago },
+    )
+    .await;
+    for name in ["anna", "george"] {
+        set_contact(&app, name, confirmed()).await;
+    }
+    let mut seen = BTreeSet::new();
+    let sent = hourly(&app, "2026-10-25", &mut seen).await;
+    // Back to CET: 09:00 in Berlin is 08:00 UTC; London is on GMT again, 09:00 = 09:00 UTC.
+    let who: Vec<(u32, &str)> = sent.iter().map(|(hour, to, _)| (*hour, to.as_str())).collect();
+    assert_eq!(who, vec![(8, "anna"), (9, "george")]);
+    let (german, english) = (&sent[0].2, &sent[1].2);
+    assert!(german.contains("Hallo Anna,") && german.contains("Impressum"), "{german}");
+    assert!(english.contains("Hello George,") && english.contains("Happy birthday!"), "{english}");
+    assert!(english.contains("valid once until 24 November 2026"), "{english}");
+}
+
+#[tokio::test]
+async fn a_leap_day_birthday_is_greeted_on_28_february_and_a_birthday_entered_18_days_before_gets_no_code() {
+    let app = spawn_app(at("2026-01-01T12:00:00Z")).await;
+    put_customer(
+        &app,
+        Person { name: "lea", country: "DE", locale: "de", birthday: Some((2, 29)), since: at("2024-05-01T10:00:00Z") },
+    )
+    .await;
+    put_customer(
+        &app,
+        Person { name: "max", country: "DE", locale: "de", birthday: Some((2, 28)), since: at("2026-02-10T10:00:00Z") },
+    )
+    .await;
+    for name in ["lea", "max"] {
+        set_contact(&app, name, confirmed()).await;
+    }
+    let report = mail_sweep_at(&app, at("2026-02-28T10:05:00Z")).await;
+    assert_eq!(report["sent"], 2, "{report}");
+    let mails: Vec<(String, String)> = outbox(&app).into_iter().map(|(_, raw)| (recipient(&raw), raw)).collect();
+    let of = |name: &str| mails.iter().find(|(to, _)| to == name).map(|(_, raw)| raw.clone()).unwrap_or_default();
+    assert!(code_in(&of("lea")).is_some(), "2026 has no 29 February: lea's greeting comes on the 28th, with a code");
+    let max = of("max");
+    assert!(max.contains("Alles Gute zum Geburtstag"), "max is still greeted");
+    assert_eq!(code_in(&max), None, "a birthday entered 18 days before earns no code that year");
+}
+
+/// Lena's paid order from the Shopify fixture: placed 2026-11-20 09:14 UTC.
+async fn lena_orders(app: &TestApp) {
+    let body = std::fs::read("../fixtures/webhooks/shopify/orders_paid.json").unwrap_or_else(|e| panic!("{e}"));
+    let answer = app
+        .post("/webhooks/shopify", &shopify_headers_for(MAIL_SHOPIFY_DOMAIN, "orders/paid", &body, "lena-1"), body)
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
+const LENA: &str = "7654321098765";
+
+#[tokio::test]
+async fn a_win_back_mail_goes_out_once_120_days_after_the_last_order_then_one_reminder_with_the_same_code() {
+    let app = spawn_app(at("2026-11-20T10:00:00Z")).await;
+    lena_orders(&app).await;
+    app.app.mail.put_contact(&shop(), &id(LENA), &confirmed()).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = BTreeSet::new();
+
+    assert_eq!(mail_sweep_at(&app, at("2027-03-19T10:05:00Z")).await["sent"], 0, "119 days: not yet");
+    assert_eq!(mail_sweep_at(&app, at("2027-03-20T10:05:00Z")).await["sent"], 1);
+    let win_back = new_mails(&app, &mut seen);
+    assert_eq!(win_back.len(), 1);
+    let raw = &win_back[0].1;
+    assert!(header(raw, "List-Id").is_some_and(|id| id.contains("win-back.mail-shop")), "{raw}");
+    assert!(raw.contains("Hallo Lena,"), "{raw}");
+    let code = code_in(raw).unwrap_or_else(|| panic!("no code in\n{raw}"));
+    assert_eq!(mail_sweep_at(&app, at("2027-03-20T15:05:00Z")).await["sent"], 0, "once");
+    assert_eq!(mail_sweep_at(&app, at("2027-03-21T10:05:00Z")).await["sent"], 0, "once, also the next day");
+
+    assert_eq!(mail_sweep_at(&app, at("2027-04-03T10:05:00Z")).await["sent"], 1, "the reminder, 14 days later");
+    let reminder = new_mails(&app, &mut seen);
+    assert!(header(&reminder[0].1, "List-Id").is_some_and(|id| id.contains("win-back-reminder.mail-shop")));
+    assert_eq!(code_in(&reminder[0].1), Some(code), "the reminder repeats the win-back code");
+    for day in ["2027-04-04", "2027-05-01", "2027-07-01"] {
+        assert_eq!(mail_sweep_at(&app, at(&format!("{day}T10:05:00Z"))).await["sent"], 0, "nothing more on {day}");
+    }
+}
+
+#[tokio::test]
+async fn the_frequency_cap_defers_the_second_mail_of_a_day_to_when_the_window_frees_and_then_sends_it() {
+    let app = spawn_app(at("2026-11-20T10:00:00Z")).await;
+    lena_orders(&app).await;
+    // Lena's birthday falls on the day her win-back is due; the shop allows one mail in 7 days.
+    put_customer(
+        &app,
+        Person { name: LENA, country: "DE", locale: "de", birthday: Some((3, 20)), since: at("2026-12-01T10:00:00Z") },
+    )
+    .await;
+    app.app.mail.put_contact(&shop(), &id(LENA), &confirmed()).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = BTreeSet::new();
+
+    let report = mail_sweep_at(&app, at("2027-03-20T10:05:00Z")).await;
+    assert_eq!((report["sent"].as_i64(), report["deferred"].as_i64()), (Some(1), Some(1)), "{report}");
+    let first = new_mails(&app, &mut seen);
+    assert!(first[0].1.contains("Geburtstag"), "the birthday goes first");
+    for now in ["2027-03-20T16:05:00Z", "2027-03-24T10:05:00Z", "2027-03-27T09:05:00Z"] {
+        assert_eq!(mail_sweep_at(&app, at(now)).await["sent"], 0, "held at {now}");
+    }
+    // Seven days after the birthday mail went out (inside the sending hours, so at once).
+    assert_eq!(mail_sweep_at(&app, at("2027-03-27T10:05:00Z")).await["sent"], 1);
+    let second = new_mails(&app, &mut seen);
+    assert!(second[0].1.contains("Wir vermissen Sie"), "the deferred win-back mail");
+    assert_eq!(mail_sweep_at(&app, at("2027-03-27T12:05:00Z")).await["sent"], 0);
+}
