@@ -3,9 +3,11 @@
 //! function on one port. Tests start it in-process with `start`; the benchmark runs the binary.
 
 mod demo;
+mod mail_subscriber;
 mod outbox_pages;
 mod points_subscriber;
 mod server;
+mod ses_events;
 pub mod settings;
 mod sweeps;
 
@@ -135,10 +137,11 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             .map_err(|source| RunnerError::Outbox { path: outbox_dir.display().to_string(), source })?,
     );
     let coupons = Arc::new(Coupons::new(sqlite.clone()));
-    let mail_sweep = MailSweep {
+    let mail_sweep = Arc::new(MailSweep {
         customers: sqlite.clone(),
         mail: sqlite.clone(),
         codes: sqlite.clone(),
+        ledger: sqlite.clone(),
         marks: sqlite.clone(),
         coupons: coupons.clone(),
         mailer: outbox.clone(),
@@ -146,7 +149,9 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
         renderer: Arc::new(MailRenderer::new()?),
         public_url: public_url.clone(),
         pacer: Pacer::default(),
-    };
+    });
+    bus.subscribe(Arc::new(mail_subscriber::MailSubscriber { shops: shops.clone(), mail: mail_sweep.clone() }));
+    let ses_events = ses_events::SesEvents::new(shops.clone(), sqlite.clone(), clock.clone());
     let functions = Arc::new(server::Functions {
         webhooks: WebhookService {
             shops: shops.clone(),
@@ -159,6 +164,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
         api: ApiService { shops: shops.clone(), store: store.clone(), ledger, coupons, clock },
         sweeps: sweeps::Sweeps { shops, ledger: sweep, mail: mail_sweep },
         outbox: outbox.clone(),
+        ses_events,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -19,6 +19,8 @@ pub struct Functions {
     pub api: ApiService,
     pub sweeps: crate::sweeps::Sweeps,
     pub outbox: Arc<stammkunde_local::OutboxMailer>,
+    /// SES's bounce and complaint events, posted by hand.
+    pub ses_events: crate::ses_events::SesEvents,
 }
 
 pub fn router(functions: Arc<Functions>) -> Router {
@@ -30,6 +32,8 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/dev/sweeps/{sweep}", post(sweep))
         .route("/dev/outbox", get(outbox_list))
         .route("/dev/outbox/{name}", get(outbox_mail))
+        // What SES publishes to EventBridge for a bounce or complaint, to simulate one.
+        .route("/dev/ses-events", post(ses_events))
         .fallback(|| async {
             to_axum(Reply::error(StatusCode::NOT_FOUND, "not_found", "no such route").into_response())
         })
@@ -52,6 +56,13 @@ async fn api(State(functions): State<Arc<Functions>>, request: Request<Body>) ->
 
 async fn sweep(State(functions): State<Arc<Functions>>, Path(sweep): Path<String>) -> Response {
     to_axum(functions.sweeps.run(&sweep).await.into_response())
+}
+
+async fn ses_events(State(functions): State<Arc<Functions>>, request: Request<Body>) -> Response {
+    match buffered(request).await {
+        Ok(request) => to_axum(functions.ses_events.handle(request).await.into_response()),
+        Err(response) => response,
+    }
 }
 
 async fn outbox_list(State(functions): State<Arc<Functions>>) -> Response {

@@ -17,7 +17,7 @@ const PAGES_MAX: u32 = 1_000;
 pub struct Sweeps {
     pub shops: Arc<ShopDirectory>,
     pub ledger: LedgerSweep,
-    pub mail: MailSweep,
+    pub mail: Arc<MailSweep>,
 }
 
 impl Sweeps {

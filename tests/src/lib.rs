@@ -1,6 +1,8 @@
 //! Test harness: the real local runner on a free port with a fresh data directory, signed requests
 //! per platform, and a dump of every stored row to prove that bad input wrote nothing.
 
+pub mod mime;
+
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -50,7 +52,8 @@ pub const SILVER_THRESHOLD: i64 = 250;
 pub const SILVER_MULTIPLIER: &str = "1.5";
 
 /// `mail-shop`: mail switched on, a generated birthday and win-back code, at most one marketing
-/// mail per customer in 7 days (so one test can show the cap deferring).
+/// mail per customer in 7 days (so one test can show the cap deferring), and the existing-customer
+/// exception as the basis for customers without a subscription.
 pub const MAIL_SHOPIFY_DOMAIN: &str = "e2e-mail.myshopify.com";
 pub const MAIL_API_KEY: &str = "api-key-mail-0123456789";
 pub const MAIL_REWARD: &str = "geburtstag-10";
@@ -162,6 +165,8 @@ unsubscribe_mailto = "abmelden@kaffee.example"
 configuration_set = "kaffee-marketing"
 cap_mails = 1
 sends_per_second_max = 1000
+# Customers who bought may get offers without a subscription (UWG §7(3)), with the objection notice.
+marketing_basis = "existing_customer"
 
 [shops.mail.birthday]
 reward = "{MAIL_REWARD}"

@@ -10,7 +10,8 @@
 //! change, and the mail sweep: a birthday mail and a win-back mail due the same day whose claims
 //! are released when SES cannot be reached, then the birthday mail sent, the win-back mail
 //! deferred by the frequency cap in the continuation the sweep re-queued for itself, and sent from
-//! the deferred index once the cap frees.
+//! the deferred index once the cap frees; and the mail feedback function with SES's hard and soft
+//! bounce events.
 //!
 //! The requests become IAM permissions (action and resource): a TransactWriteItems is authorised
 //! per contained action (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`), a
@@ -56,8 +57,10 @@ use stammkunde_domain::mail::MailContact;
 use stammkunde_domain::ports::{EventBus, IngestStore, MailStore};
 use stammkunde_e2e::*;
 use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
+use stammkunde_mail_feedback::{FeedbackFunction, FeedbackOutcome};
 use stammkunde_mail_sweep::{SweepFunction as MailSweepFunction, SweepInput as MailSweepInput};
 use stammkunde_points::PointsService;
+use stammkunde_services::mail::feedback::MailFeedback;
 use stammkunde_services::mail::{MailRenderer, MailSweep, MailSweepReport, Pacer};
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
@@ -78,12 +81,13 @@ const PRODUCT: &str = "8801234567001";
 const NEW_CUSTOMER: &str = "7654321099001";
 
 /// The functions of the template and the binary whose wiring this test repeats.
-const FUNCTIONS: [(&str, &str); 5] = [
+const FUNCTIONS: [(&str, &str); 6] = [
     ("WebhooksFunction", "webhooks"),
     ("PointsFunction", "points"),
     ("ApiFunction", "api"),
     ("LedgerSweepFunction", "ledger-sweep"),
     ("MailSweepFunction", "mail-sweep"),
+    ("MailFeedbackFunction", "mail-feedback"),
 ];
 
 /// One minute after the Shopware fixture's order event was sent (its envelope `timestamp`).
@@ -559,6 +563,7 @@ async fn mail_sweep(
         customers: env.store.clone(),
         mail: env.store.clone(),
         codes: env.store.clone(),
+        ledger: env.store.clone(),
         marks: env.store.clone(),
         coupons: Arc::new(Coupons::new(env.store.clone())),
         mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::from_conf(ses.build()))),
@@ -568,6 +573,14 @@ async fn mail_sweep(
         pacer: Pacer::default(),
     };
     MailSweepFunction { shops: env.shops.clone(), sweep, bus, pages_per_invocation: pages }
+}
+
+/// `functions/mail-feedback/src/main.rs`, with the test's clock.
+async fn mail_feedback(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> FeedbackFunction {
+    let env = stack.environment(recorder).await;
+    FeedbackFunction {
+        feedback: MailFeedback { shops: env.shops.clone(), mail: env.store.clone(), clock: clock.clone() },
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -892,6 +905,39 @@ async fn mail_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) 
     assert_eq!(report.sent, 1, "the deferred win-back mail: {report:?}");
 }
 
+/// SES's record of a bounce of a `mail-shop` mail (tagged as the mail sweep tags it) in the
+/// EventBridge envelope the default bus delivers it in.
+fn ses_event(detail: &str) -> EventBridgeEvent<Value> {
+    let envelope = json!({
+        "version": "0", "id": "iam-ses", "detail-type": "Email Bounced", "source": "aws.ses",
+        "account": "123456789012", "time": "2027-03-27T10:07:00Z", "region": "eu-central-1",
+        "resources": ["arn:aws:ses:eu-central-1:123456789012:configuration-set/kaffee-marketing"],
+        "detail": serde_json::from_str::<Value>(detail).unwrap_or_else(|e| panic!("{e}")),
+    });
+    serde_json::from_value(envelope).unwrap_or_else(|e| panic!("the envelope: {e}"))
+}
+
+/// A soft bounce (counted: an UpdateItem) and a hard bounce (suppressed: a PutItem) of Lena's mail.
+async fn mail_feedback_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) {
+    let function = mail_feedback(stack, recorder, clock).await;
+    for (detail, suppressed, below_max) in [
+        (include_str!("../../fixtures/ses/bounce_transient.json"), 0, 1),
+        (include_str!("../../fixtures/ses/bounce_permanent.json"), 1, 0),
+    ] {
+        let outcome = function.handle(&ses_event(detail)).await.unwrap_or_else(|e| panic!("mail feedback: {e:?}"));
+        let FeedbackOutcome::Handled(report) = outcome else { panic!("not handled: {outcome:?}") };
+        assert_eq!(
+            (report.shop, report.suppressed, report.soft_bounces_below_max),
+            (mail_shop(), suppressed, below_max)
+        );
+    }
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), stack.names.table.clone());
+    let lena = Email::parse("lena.hoffmann@example.de").unwrap_or_else(|e| panic!("{e}"));
+    let address = stammkunde_domain::mail::contact::AddressDigest::of(&mail_shop(), &lena);
+    let suppression = store.suppression(&mail_shop(), &address).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(suppression.is_some(), "the hard bounce suppressed Lena's address");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -917,6 +963,7 @@ async fn every_function_is_granted_exactly_the_aws_calls_its_code_makes() {
     sweep_flow(&stack, &recorders["ledger-sweep"], &clock).await;
     mail_setup(&stack, &webhook_service, &clock).await;
     mail_flow(&stack, &recorders["mail-sweep"], &clock).await;
+    mail_feedback_flow(&stack, &recorders["mail-feedback"], &clock).await;
 
     let template: Yaml = serde_yaml::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml: {e}"));
     assert_every_function_is_covered(&template);

@@ -12,6 +12,7 @@ use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::contact::AddressDigest;
 use stammkunde_domain::mail::{MailContact, Suppression, SuppressionReason};
+use stammkunde_e2e::mime::{header, readable};
 use stammkunde_e2e::*;
 
 const SHOP: &str = "mail-shop";
@@ -104,7 +105,7 @@ fn outbox(app: &TestApp) -> Vec<(String, String)> {
         .into_iter()
         .map(|entry| {
             let raw = app.app.outbox.read(&entry.name).unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
-            (entry.name, String::from_utf8(raw).unwrap_or_else(|e| panic!("{e}")))
+            (entry.name, readable(&String::from_utf8(raw).unwrap_or_else(|e| panic!("{e}"))))
         })
         .collect()
 }
@@ -118,16 +119,6 @@ fn new_mails(app: &TestApp, seen: &mut BTreeSet<String>) -> Vec<(String, String)
         }
     }
     found
-}
-
-/// A header's value, unfolded (a long header continues on lines that start with white space).
-fn header(raw: &str, name: &str) -> Option<String> {
-    let head = raw.split("\r\n\r\n").next().unwrap_or_default();
-    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-    unfolded
-        .split("\r\n")
-        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-        .map(|value| value.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 fn recipient(raw: &str) -> String {
@@ -171,7 +162,7 @@ async fn a_birthday_greeting_goes_out_at_nine_local_on_the_spring_forward_day_on
     for name in ["anna", "dora", "gustav"] {
         set_contact(&app, name, confirmed()).await;
     }
-    // ben never confirmed a subscription (and the shop relies on consent only).
+    // ben never confirmed a subscription and never bought: no basis for marketing mail.
     set_contact(&app, "clara", MailContact { unsubscribed_at: Some(at("2026-01-01T00:00:00Z")), ..confirmed() }).await;
     set_contact(&app, "emil", MailContact { paused_until: Some(at("2026-04-30T00:00:00Z")), ..confirmed() }).await;
     set_contact(&app, "fiona", MailContact { time_zone: Some(Tz::America__New_York), ..confirmed() }).await;
@@ -339,4 +330,156 @@ async fn the_frequency_cap_defers_the_second_mail_of_a_day_to_when_the_window_fr
     let second = new_mails(&app, &mut seen);
     assert!(second[0].1.contains("Wir vermissen Sie"), "the deferred win-back mail");
     assert_eq!(mail_sweep_at(&app, at("2027-03-27T12:05:00Z")).await["sent"], 0);
+}
+
+const REFUNDS_CREATE: &str = "../fixtures/webhooks/shopify/refunds_create.json";
+const ORDER_FULFILLED: &str = "../fixtures/webhooks/shopify/orders_updated_fulfilled_refunded.json";
+
+async fn deliver(app: &TestApp, topic: &str, path: &str, id: &str) {
+    let body = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let answer = app.post("/webhooks/shopify", &shopify_headers_for(MAIL_SHOPIFY_DOMAIN, topic, &body, id), body).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
+/// The points the customer's reversal entries took back.
+async fn points_taken_back(app: &TestApp) -> i64 {
+    let ledger = app.ledger_of(SHOP, MAIL_API_KEY, LENA).await;
+    entries(&ledger)
+        .iter()
+        .filter(|e| e["kind"] == "reversal")
+        .map(|e| -(e["available"].as_i64().unwrap_or(0) + e["pending"].as_i64().unwrap_or(0)))
+        .sum()
+}
+
+#[tokio::test]
+async fn a_refund_brings_a_factual_notice_without_consent_and_without_unsubscribe_headers_once() {
+    let app = spawn_app(at("2026-11-20T10:00:00Z")).await;
+    lena_orders(&app).await;
+    app.clock.set(at("2026-11-22T13:10:00Z"));
+    deliver(&app, "refunds/create", REFUNDS_CREATE, "lena-refund").await;
+    let taken = points_taken_back(&app).await;
+    assert!(taken > 0, "the refund reversed points");
+
+    // Lena never confirmed a subscription: the notice is about her account, not advertising.
+    let report = mail_sweep_at(&app, at("2026-11-22T13:15:00Z")).await;
+    assert_eq!(report["sent"], 1, "{report}");
+    let mut seen = BTreeSet::new();
+    let mails = new_mails(&app, &mut seen);
+    let raw = &mails[0].1;
+    assert_eq!(header(raw, "Subject").as_deref(), Some("Ihr Punktestand wurde angepasst"));
+    assert!(raw.contains(&format!("{taken} Punkte wieder abgezogen")), "{raw}");
+    assert!(raw.contains("am 22.11.2026"), "{raw}");
+    assert_eq!(header(raw, "List-Unsubscribe"), None, "a transactional mail has no unsubscribe header");
+    // The refund again (Shopify retries) and another sweep: nothing more.
+    deliver(&app, "refunds/create", REFUNDS_CREATE, "lena-refund-retry").await;
+    assert_eq!(mail_sweep_at(&app, at("2026-11-22T14:15:00Z")).await["sent"], 0);
+    assert!(new_mails(&app, &mut seen).is_empty());
+}
+
+#[tokio::test]
+async fn the_first_orders_fulfilment_brings_a_thank_you_three_days_later_at_a_sending_hour() {
+    let app = spawn_app(at("2026-11-20T10:00:00Z")).await;
+    lena_orders(&app).await;
+    app.app.mail.put_contact(&shop(), &id(LENA), &confirmed()).await.unwrap_or_else(|e| panic!("{e}"));
+    // Fulfilled (and partly refunded) on the 21st, reported on the 22nd at 13:20 UTC.
+    app.clock.set(at("2026-11-22T13:20:00Z"));
+    deliver(&app, "orders/updated", ORDER_FULFILLED, "lena-fulfilled").await;
+    let mut seen = BTreeSet::new();
+    mail_sweep_at(&app, at("2026-11-22T13:25:00Z")).await;
+    let first = new_mails(&app, &mut seen);
+    assert!(first.iter().all(|(_, raw)| !raw.contains("Ihre Bewertung")), "not yet");
+
+    // Three days after the report, 14:20 in Berlin: inside the sending hours.
+    assert_eq!(mail_sweep_at(&app, at("2026-11-25T12:05:00Z")).await["sent"], 0);
+    assert_eq!(mail_sweep_at(&app, at("2026-11-25T13:25:00Z")).await["sent"], 1);
+    let thanks = new_mails(&app, &mut seen);
+    let raw = &thanks[0].1;
+    // A subject with an umlaut goes as a UTF-8 encoded word.
+    assert_eq!(header(raw, "Subject").as_deref(), Some("=?utf-8?Q?Danke_f=C3=BCr_Ihre_Bestellung,_Lena!?="));
+    assert!(raw.contains("für Ihre Bewertung schreiben wir Ihnen Punkte gut"), "{raw}");
+    assert!(raw.contains("Punkte, die bald gutgeschrieben werden"), "the pending points are shown: {raw}");
+    assert_eq!(mail_sweep_at(&app, at("2026-11-26T13:25:00Z")).await["sent"], 0, "once");
+}
+
+#[tokio::test]
+async fn points_about_to_expire_are_announced_with_their_amount_and_date() {
+    let app = spawn_app(at("2026-11-20T10:00:00Z")).await;
+    lena_orders(&app).await;
+    app.app.mail.put_contact(&shop(), &id(LENA), &confirmed()).await.unwrap_or_else(|e| panic!("{e}"));
+    // No fulfilment reported: the window closes 5 + 14 days after payment and the points become
+    // a lot, which expires after 24 months (the default) with a notice 30 days before.
+    app.sweep_at(at("2026-12-10T10:00:00Z")).await;
+    let ledger = app.ledger_of(SHOP, MAIL_API_KEY, LENA).await;
+    let available = balance(&ledger).0;
+    assert!(available > 0, "released: {ledger}");
+    app.sweep_at(at("2028-11-15T10:00:00Z")).await;
+    let ledger = app.ledger_of(SHOP, MAIL_API_KEY, LENA).await;
+    let notice =
+        entries(&ledger).into_iter().find(|e| e["kind"] == "expiry_notice").unwrap_or_else(|| panic!("{ledger}"));
+    let expires: DateTime<Utc> =
+        notice["detail"]["expires_at"].as_str().unwrap_or_default().parse().unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(mail_sweep_at(&app, at("2028-11-15T10:05:00Z")).await["sent"], 1);
+    let mut seen = BTreeSet::new();
+    let raw = &new_mails(&app, &mut seen)[0].1;
+    assert_eq!(header(raw, "Subject").as_deref(), Some("Ihre Punkte verfallen bald"));
+    let day = expires.with_timezone(&Tz::Europe__Berlin).format("%d.%m.%Y").to_string();
+    assert!(raw.contains(&format!("{available} Ihrer Punkte bei Kaffee & Kuchen verfallen am {day}")), "{raw}");
+    assert_eq!(mail_sweep_at(&app, at("2028-11-16T10:05:00Z")).await["sent"], 0, "once");
+}
+
+#[tokio::test]
+async fn a_customer_who_bought_but_never_subscribed_gets_the_win_back_mail_with_the_objection_notice() {
+    let app = spawn_app(at("2026-11-20T10:00:00Z")).await;
+    lena_orders(&app).await;
+    // No subscription: the shop relies on UWG §7(3) for its customers.
+    assert_eq!(mail_sweep_at(&app, at("2027-03-20T10:05:00Z")).await["sent"], 1);
+    let mut seen = BTreeSet::new();
+    let raw = &new_mails(&app, &mut seen)[0].1;
+    assert!(raw.contains("jederzeit widersprechen"), "the objection notice: {raw}");
+    // Once she objects (unsubscribes), the reminder does not go.
+    let objected = MailContact { unsubscribed_at: Some(at("2027-03-25T10:00:00Z")), ..MailContact::default() };
+    app.app.mail.put_contact(&shop(), &id(LENA), &objected).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = mail_sweep_at(&app, at("2027-04-03T10:05:00Z")).await;
+    assert_eq!((report["sent"].as_i64(), report["refused"].as_i64()), (Some(0), Some(1)), "{report}");
+}
+
+#[tokio::test]
+async fn a_claim_never_confirmed_is_flagged_for_review_after_its_lease_and_never_sent_again() {
+    use stammkunde_domain::mail::{Campaign, MailSend, SendState};
+    let app = spawn_app(at("2026-06-01T12:00:00Z")).await;
+    put_customer(
+        &app,
+        Person {
+            name: "anna",
+            country: "DE",
+            locale: "de",
+            birthday: Some((6, 15)),
+            since: at("2025-01-01T00:00:00Z"),
+        },
+    )
+    .await;
+    set_contact(&app, "anna", confirmed()).await;
+    // A sweep claimed the greeting at 07:05 and died before SES answered.
+    let date = "2026-06-15".parse().unwrap_or_else(|e| panic!("{e}"));
+    let claimed = MailSend {
+        shop: shop(),
+        customer_id: id("anna"),
+        campaign: Campaign::Birthday,
+        date,
+        state: SendState::Claimed { at: at("2026-06-15T07:05:00Z"), code: None },
+    };
+    app.app.mail.create_send(&claimed).await.unwrap_or_else(|e| panic!("{e}"));
+
+    let report = mail_sweep_at(&app, at("2026-06-15T07:15:00Z")).await;
+    assert_eq!((report["sent"].as_i64(), report["review"].as_i64()), (Some(0), Some(0)), "inside the lease: {report}");
+    let report = mail_sweep_at(&app, at("2026-06-15T08:05:00Z")).await;
+    assert_eq!((report["sent"].as_i64(), report["review"].as_i64()), (Some(0), Some(1)), "{report}");
+    let stored =
+        app.app.mail.send(&shop(), &id("anna"), Campaign::Birthday, date).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(stored.map(|s| s.state), Some(SendState::Review { .. })));
+    for hour in 9..20 {
+        assert_eq!(mail_sweep_at(&app, at(&format!("2026-06-15T{hour:02}:05:00Z"))).await["sent"], 0);
+    }
+    assert!(outbox(&app).is_empty(), "nothing was sent, and nothing with a new code");
 }

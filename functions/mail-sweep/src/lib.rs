@@ -1,6 +1,9 @@
 //! The mail sweep function. An hourly schedule invokes it with `{"sweep": "mail"}` for every
 //! configured shop; an EventBridge `MailSweepRequested` event (which the function publishes
-//! itself when a shop had more candidates than one invocation may look at) continues one shop.
+//! itself when a shop had more candidates than one invocation may look at) continues one shop;
+//! a `LedgerEntryAppended` event of a reversal, an expiry notice or a fulfilment schedules the
+//! refund notice, the points-expiring mail or the post-purchase thank-you, which a later sweep
+//! sends.
 //!
 //! Hourly, because a customer's send hour comes round at a different UTC hour in every zone.
 
@@ -36,7 +39,7 @@ pub enum SweepInput {
 
 #[derive(Debug, Error)]
 pub enum SweepError {
-    #[error("the sweep's input is neither the schedule's nor a MailSweepRequested event")]
+    #[error("the sweep's input is neither the schedule's nor a MailSweepRequested or LedgerEntryAppended event")]
     UnknownInput,
     #[error("shop {0} is not in this instance's configuration")]
     UnknownShop(ShopId),
@@ -60,6 +63,13 @@ impl SweepFunction {
             SweepInput::Continue { detail, .. } => match detail.as_ref() {
                 DomainEvent::MailSweepRequested { shop } => {
                     vec![self.shops.by_id(shop).ok_or_else(|| SweepError::UnknownShop(shop.clone()))?]
+                }
+                DomainEvent::LedgerEntryAppended { entry } => {
+                    let shop =
+                        self.shops.by_id(&entry.shop).ok_or_else(|| SweepError::UnknownShop(entry.shop.clone()))?;
+                    let scheduled = self.sweep.schedule_for_entry(shop, entry).await?;
+                    tracing::info!(shop = %shop.id, customer = %entry.customer_id, entry = %entry.key, scheduled, "ledger entry");
+                    return Ok(Vec::new());
                 }
                 _ => return Err(SweepError::UnknownInput),
             },

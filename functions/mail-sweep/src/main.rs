@@ -23,6 +23,7 @@ async fn main() -> Result<(), Error> {
         customers: env.store.clone(),
         mail: env.store.clone(),
         codes: env.store.clone(),
+        ledger: env.store.clone(),
         marks: env.store.clone(),
         coupons: Arc::new(Coupons::new(env.store.clone())),
         mailer: Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&env.sdk))),

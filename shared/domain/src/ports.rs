@@ -326,6 +326,21 @@ pub trait MailStore: Send + Sync {
     /// Puts an address on the suppression list; the first reason recorded stays.
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError>;
     async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError>;
+
+    /// Counts a soft bounce of the address's mail `message_id` (SES's message id) at `at`, and
+    /// returns how many soft bounces of different messages the address has had, this one
+    /// included. Atomic: concurrent calls never lose a count. Idempotent per message: a bounce
+    /// event delivered again (EventBridge and Lambda deliver at least once) names the same
+    /// message and leaves the count as it was, so a redelivery can never push an address over
+    /// the limit. The count is never reset: no delivery events come back to reset it, and a
+    /// shop sends a customer a few mails a year, so repeated soft bounces are a pattern.
+    async fn count_soft_bounce(
+        &self,
+        shop: &ShopId,
+        address: &AddressDigest,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
 }
 
 /// What a conditional create found.

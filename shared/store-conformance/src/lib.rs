@@ -148,6 +148,8 @@ macro_rules! mail_conformance_tests {
             deferred_pages_return_every_due_record_exactly_once,
             mail_settings_round_trip_and_the_last_write_wins,
             a_suppression_keeps_its_first_reason_per_shop,
+            a_soft_bounce_counts_once_per_message_of_its_address_in_its_shop,
+            concurrent_soft_bounces_lose_no_count_and_count_a_message_once,
         );
     };
 }

@@ -1,5 +1,6 @@
 //! Mail records: send records under their business key (the claim that makes a mail go out once),
-//! the deferred index, customers' mail settings and the suppression list.
+//! the deferred index, customers' mail settings, the suppression list and the soft bounces of each
+//! address (one row per bounced message).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -323,4 +324,38 @@ impl MailStore for SqliteStore {
     async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError> {
         self.readers.read(|conn| read_suppression(conn, shop, address))
     }
+
+    async fn count_soft_bounce(
+        &self,
+        shop: &ShopId,
+        address: &AddressDigest,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let at = codec::timestamp(&at)?;
+        let (shop, address, message_id) = (shop.clone(), address.clone(), message_id.to_owned());
+        // The insert and the count are one write job, one transaction on the one writer: no
+        // concurrent bounce can come between them.
+        self.writer.write(move |tx| count_soft_bounce(tx, &shop, &address, &message_id, &at)).await
+    }
+}
+
+fn count_soft_bounce(
+    conn: &Connection,
+    shop: &ShopId,
+    address: &AddressDigest,
+    message_id: &str,
+    at: &str,
+) -> Result<u32, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO soft_bounces (shop, address, message_id, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut statement| statement.execute(params![shop.as_str(), address.as_str(), message_id, at]))
+    .or_store("counting a soft bounce")?;
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM soft_bounces WHERE shop = ?1 AND address = ?2")
+        .and_then(|mut statement| statement.query_row(params![shop.as_str(), address.as_str()], |row| row.get(0)))
+        .or_store("reading an address's soft bounces")?;
+    u32::try_from(count)
+        .map_err(|_| corrupt(&format!("soft bounces {shop}/{}", address.as_str()), "count out of range"))
 }

@@ -261,6 +261,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (shop, address)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 6: soft bounces, one row per bounced message of an address (SES's message id), so a bounce
+    // event delivered twice counts once; the count is the rows of the address.
+    r#"
+    CREATE TABLE soft_bounces (
+        shop TEXT NOT NULL,
+        address TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (shop, address, message_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema migrations in order, as `open` runs them: for tests that build a database the way

@@ -27,10 +27,16 @@
 //! Mail settings are one unconditional PutItem (the last writer wins). `suppress` is a PutItem
 //! under `attribute_not_exists(pk)`: an address already listed keeps its first record, and the
 //! failed condition is success.
+//!
+//! `count_soft_bounce` is one UpdateItem of the address's soft-bounce item: `ADD` one to the
+//! count and the message id to the set of counted messages, under `NOT contains(bm, :message)`,
+//! returning the new count (UPDATED_NEW). `ADD` is atomic, so concurrent bounces each see their
+//! own count; a message counted already fails the condition, which hands back the item as it is
+//! (ALL_OLD), so a redelivery reads its count without a second request.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, NaiveDate, Utc};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
@@ -39,18 +45,18 @@ use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendStateKind, Su
 use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest};
 
 use super::codec::mail::{
-    decode_contact, decode_deferred, decode_send, decode_suppression, due_bound, encode_contact, encode_send,
-    encode_suppression, CLAIMED_AT, STATE,
+    decode_contact, decode_deferred, decode_send, decode_soft_bounces, decode_suppression, due_bound, encode_contact,
+    encode_send, encode_suppression, AT, BOUNCED_MESSAGES, CLAIMED_AT, SOFT_BOUNCES, STATE,
 };
 use super::codec::{key_item, s, time, Item};
 use super::errors::{contention, store_error};
 use super::expr::Expr;
 use super::paging::IndexPage;
 use super::schema::{
-    customer_pk, deferred_index_value, mail_contact_key, mail_send_key, suppression_key, Key, BY_DEFERRED,
-    DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, SK_MAIL_SEND_PREFIX,
+    customer_pk, deferred_index_value, mail_contact_key, mail_send_key, soft_bounces_key, suppression_key, Key,
+    BY_DEFERRED, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, SK_MAIL_SEND_PREFIX,
 };
-use super::{conflict_backoff, DynamoStore, QUERY_PAGES_MAX};
+use super::{conflict_backoff, update_condition_failed, DynamoStore, QUERY_PAGES_MAX};
 
 /// Creates of one send record before giving up: a create fails only while the key is taken, and
 /// is tried again only when the record it met was deleted before it could be read.
@@ -205,6 +211,47 @@ impl MailStore for DynamoStore {
     async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError> {
         let key = suppression_key(shop, address);
         self.get(&key).await?.map(|item| decode_suppression(shop, address, &item)).transpose()
+    }
+
+    async fn count_soft_bounce(
+        &self,
+        shop: &ShopId,
+        address: &AddressDigest,
+        message_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let key = soft_bounces_key(shop, address);
+        let mut expr = Expr::default();
+        let (count, messages, latest) = (expr.name(SOFT_BOUNCES), expr.name(BOUNCED_MESSAGES), expr.name(AT));
+        let one = expr.value(AttributeValue::N("1".into()));
+        let added = expr.value(AttributeValue::Ss(vec![message_id.to_owned()]));
+        let message = expr.value(s(message_id));
+        let at = expr.value(time(at));
+        let update = format!("SET {latest} = {at} ADD {count} {one}, {messages} {added}");
+        // `contains` of a missing set is false: the first bounce of an address creates the item.
+        let condition = format!("NOT contains({messages}, {message})");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&key)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => decode_soft_bounces(&out.attributes.unwrap_or_default()),
+            Err(err) => match update_condition_failed(err)? {
+                Some(old) if !old.is_empty() => decode_soft_bounces(&old),
+                // The condition failed, so the item holds the message; an answer without it is
+                // DynamoDB's to give again.
+                _ => Err(contention(&key.label())),
+            },
+        }
     }
 }
 

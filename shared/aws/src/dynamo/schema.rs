@@ -70,6 +70,7 @@
 //! | uninstall | `{shop}#S` | `U` | |
 //! | sweep mark | `{shop}#S` | `M#{name}` | |
 //! | suppressed address | `{shop}#X` | `{address digest}` | |
+//! | soft bounces of an address | `{shop}#X` | `B#{address digest}` | |
 //!
 //! The indexes are sparse: an item is in an index only while it carries the index's keys.
 //! - `by_email` (`g1` = `{shop}#E#{email}`), `by_birthday` (`g2` = `{shop}#B#{MM-DD}`) and
@@ -222,6 +223,8 @@ pub const SK_SWEEP_MARK_PREFIX: &str = "M#";
 /// Mail send records in the customer's partition (another partition than sweep marks').
 pub const SK_MAIL_SEND_PREFIX: &str = "M#";
 pub const SK_MAIL_CONTACT: &str = "MC";
+/// Beside the suppressions (whose sort key is the bare 64-digit digest), so never one of them.
+pub const SK_SOFT_BOUNCES_PREFIX: &str = "B#";
 
 /// A primary key: partition and sort key values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -370,6 +373,10 @@ pub fn deferred_order_value(due: &str, customer: &CustomerId, campaign: Campaign
 
 pub fn suppression_key(shop: &ShopId, address: &AddressDigest) -> Key {
     Key::new(format!("{shop}#X"), address.as_str())
+}
+
+pub fn soft_bounces_key(shop: &ShopId, address: &AddressDigest) -> Key {
+    Key::new(format!("{shop}#X"), format!("{SK_SOFT_BOUNCES_PREFIX}{}", address.as_str()))
 }
 
 pub fn email_index_value(shop: &ShopId, email: &str) -> String {

@@ -13,16 +13,32 @@ pub enum Campaign {
     WinBack,
     /// The one reminder after a win-back mail the customer did not answer with an order.
     WinBackReminder,
+    /// A thank-you after the first order's delivery: asks for a review, shows the points pending.
+    PostPurchase,
+    /// Points are about to expire: how many, and when.
+    PointsExpiring,
+    /// A reversal took points back (a refund or cancellation): a short factual notice.
+    RefundNotice,
 }
 
 impl Campaign {
-    pub const ALL: [Campaign; 3] = [Campaign::Birthday, Campaign::WinBack, Campaign::WinBackReminder];
+    pub const ALL: [Campaign; 6] = [
+        Campaign::Birthday,
+        Campaign::WinBack,
+        Campaign::WinBackReminder,
+        Campaign::PostPurchase,
+        Campaign::PointsExpiring,
+        Campaign::RefundNotice,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Campaign::Birthday => "birthday",
             Campaign::WinBack => "win_back",
             Campaign::WinBackReminder => "win_back_reminder",
+            Campaign::PostPurchase => "post_purchase",
+            Campaign::PointsExpiring => "points_expiring",
+            Campaign::RefundNotice => "refund_notice",
         }
     }
 
@@ -32,7 +48,11 @@ impl Campaign {
 
     pub fn class(self) -> MailClass {
         match self {
-            Campaign::Birthday | Campaign::WinBack | Campaign::WinBackReminder => MailClass::Marketing,
+            Campaign::Birthday | Campaign::WinBack | Campaign::WinBackReminder | Campaign::PostPurchase => {
+                MailClass::Marketing
+            }
+            Campaign::PointsExpiring => MailClass::Points,
+            Campaign::RefundNotice => MailClass::Transactional,
         }
     }
 
@@ -40,6 +60,8 @@ impl Campaign {
         match self {
             Campaign::Birthday => Some(Topic::Birthday),
             Campaign::WinBack | Campaign::WinBackReminder => Some(Topic::Offers),
+            Campaign::PostPurchase | Campaign::PointsExpiring => Some(Topic::PointsNews),
+            Campaign::RefundNotice => None,
         }
     }
 
@@ -48,8 +70,9 @@ impl Campaign {
     /// which ends its cycle).
     pub fn late_days_max(self) -> Option<i64> {
         match self {
-            Campaign::Birthday => Some(7),
-            Campaign::WinBack | Campaign::WinBackReminder => None,
+            Campaign::Birthday | Campaign::PointsExpiring => Some(7),
+            Campaign::PostPurchase => Some(14),
+            Campaign::WinBack | Campaign::WinBackReminder | Campaign::RefundNotice => None,
         }
     }
 }

@@ -8,6 +8,8 @@ pub mod campaign;
 pub mod cap;
 pub mod contact;
 pub mod due;
+pub mod feedback;
+pub mod ledger_mail;
 pub mod rule;
 pub mod send;
 pub mod slot;

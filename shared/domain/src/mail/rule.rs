@@ -53,6 +53,9 @@ pub struct MailRule {
     pub sends_per_second_max: u32,
     pub birthday: BirthdayRule,
     pub win_back: WinBackRule,
+    pub post_purchase: PostPurchaseRule,
+    pub points_expiring: Switch,
+    pub refund_notice: Switch,
 }
 
 impl Default for MailRule {
@@ -77,6 +80,9 @@ impl Default for MailRule {
             sends_per_second_max: 10,
             birthday: BirthdayRule::default(),
             win_back: WinBackRule::default(),
+            post_purchase: PostPurchaseRule::default(),
+            points_expiring: Switch::default(),
+            refund_notice: Switch::default(),
         }
     }
 }
@@ -113,6 +119,35 @@ pub struct WinBackRule {
 impl Default for WinBackRule {
     fn default() -> Self {
         WinBackRule { enabled: true, after_days: 120, reminder_after_days: Some(14), reward: None }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostPurchaseRule {
+    pub enabled: bool,
+    /// Days after the delivery the platform reported (the goods have arrived and been tried).
+    pub delay_days: u32,
+    /// Also after repeat orders (off: only after the customer's first order).
+    pub repeat_orders: bool,
+}
+
+impl Default for PostPurchaseRule {
+    fn default() -> Self {
+        PostPurchaseRule { enabled: true, delay_days: 3, repeat_orders: false }
+    }
+}
+
+/// A campaign with nothing to configure but whether it runs (on by default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Switch {
+    pub enabled: bool,
+}
+
+impl Default for Switch {
+    fn default() -> Self {
+        Switch { enabled: true }
     }
 }
 

@@ -46,6 +46,9 @@ pub struct MailView {
     pub points_pending: i64,
     pub code: Option<String>,
     pub code_valid_until: Option<NaiveDate>,
+    /// The points the mail is about (expiring, taken back), and the day it concerns.
+    pub amount: Option<i64>,
+    pub amount_date: Option<NaiveDate>,
     pub unsubscribe_url: String,
     pub preferences_url: String,
     /// The existing-customer exception: every mail says the customer may object.
@@ -133,10 +136,11 @@ fn lookup<'a>(strings: &'a Strings, table: &str, key: &str) -> Result<&'a str, R
 
 /// The mail's data by name, for the strings and the layouts.
 fn data(view: &MailView) -> BTreeMap<&'static str, Value> {
-    let date = view.code_valid_until.map(|d| match view.locale {
+    let format = |d: NaiveDate| match view.locale {
         Locale::De => d.format("%d.%m.%Y").to_string(),
         Locale::En => d.format("%-d %B %Y").to_string(),
-    });
+    };
+    let date = view.code_valid_until.map(format);
     BTreeMap::from([
         ("shop_name", Value::from(view.shop_name.as_str())),
         ("shop_url", Value::from(view.shop_url.as_str())),
@@ -151,6 +155,8 @@ fn data(view: &MailView) -> BTreeMap<&'static str, Value> {
         ("points_pending", Value::from(view.points_pending)),
         ("code", Value::from(view.code.as_deref())),
         ("code_valid_until", Value::from(date)),
+        ("amount", Value::from(view.amount)),
+        ("amount_date", Value::from(view.amount_date.map(format))),
         ("unsubscribe_url", Value::from(view.unsubscribe_url.as_str())),
         ("preferences_url", Value::from(view.preferences_url.as_str())),
         ("objection_notice", Value::from(view.objection_notice)),
@@ -195,6 +201,8 @@ mod tests {
             points_pending: 30,
             code: Some("BDAY-7K2M-9XQ4".into()),
             code_valid_until: NaiveDate::from_ymd_opt(2026, 7, 30),
+            amount: None,
+            amount_date: None,
             unsubscribe_url: "https://m.example/u/tok".into(),
             preferences_url: "https://m.example/p/tok".into(),
             objection_notice: true,
@@ -233,5 +241,45 @@ mod tests {
         assert!(!mail.text.contains("object"));
         assert!(mail.text.contains("Unsubscribe: https://m.example/u/tok"));
         assert!(!mail.text.contains("\n\n\n"));
+    }
+}
+
+#[cfg(test)]
+mod ledger_mail_tests {
+    use super::*;
+
+    #[test]
+    fn every_campaign_renders_in_both_languages_and_the_notices_name_amount_and_date() {
+        let renderer = MailRenderer::new().unwrap_or_else(|e| panic!("{e}"));
+        for campaign in Campaign::ALL {
+            for locale in [Locale::De, Locale::En] {
+                let view = MailView {
+                    campaign,
+                    locale,
+                    shop_name: "Kaffee".into(),
+                    shop_url: "https://shop.example/".into(),
+                    colour: "#112233".into(),
+                    logo_url: None,
+                    imprint: "Kaffee GmbH".into(),
+                    first_name: None,
+                    points_available: 10,
+                    points_pending: 0,
+                    code: None,
+                    code_valid_until: None,
+                    amount: Some(40),
+                    amount_date: NaiveDate::from_ymd_opt(2026, 9, 1),
+                    unsubscribe_url: "https://m.example/u/t".into(),
+                    preferences_url: "https://m.example/p/t".into(),
+                    objection_notice: false,
+                };
+                let mail = renderer.render(&view).unwrap_or_else(|e| panic!("{campaign} {locale:?}: {e}"));
+                assert!(!mail.subject.is_empty() && !mail.text.contains("{{"), "{campaign} {locale:?}");
+                if matches!(campaign, Campaign::PointsExpiring | Campaign::RefundNotice) {
+                    assert!(mail.text.contains("40"), "{campaign} {locale:?}: {}", mail.text);
+                    let day = if locale == Locale::De { "01.09.2026" } else { "1 September 2026" };
+                    assert!(mail.text.contains(day), "{campaign} {locale:?}: {}", mail.text);
+                }
+            }
+        }
     }
 }

@@ -13,9 +13,12 @@ use stammkunde_domain::config::{Locale, ShopConfig};
 use stammkunde_domain::coupon::{Coupon, Issue, IssueRequest};
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, MailError};
+use stammkunde_domain::ledger::{EntryDetail, EntryKind, LedgerEntry};
 use stammkunde_domain::mail::cap::{cap_frees_at, is_capped};
 use stammkunde_domain::mail::contact::{permission, AddressDigest};
 use stammkunde_domain::mail::due::{birthday_due, birthday_earns_code, due_on, win_back_date};
+use stammkunde_domain::mail::feedback::ses_tag_value;
+use stammkunde_domain::mail::ledger_mail::mail_for_entry;
 use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::slot::{in_quiet_hours, local, next_send_slot};
 use stammkunde_domain::mail::zone::customer_zone;
@@ -176,6 +179,8 @@ impl MailSweep {
                 let sent = self.mail.send(&shop.id, &customer.profile.customer_id, Campaign::WinBack, win_back).await?;
                 sent.filter(|s| matches!(s.state, SendState::Sent { .. })).map(|_| date)
             }
+            // Scheduled from ledger entries as deferred sends: no index finds them otherwise.
+            Campaign::PostPurchase | Campaign::PointsExpiring | Campaign::RefundNotice => None,
         })
     }
 
@@ -296,6 +301,7 @@ impl MailSweep {
             CouponChoice::Issued(coupon) => (Some(coupon), true),
             CouponChoice::Repeated(coupon) => (Some(coupon), false),
         };
+        let (amount, amount_date) = self.amount(shop, claim, zone).await?;
         let links = mint_links(&self.public_url);
         let rule = &shop.mail;
         let view = MailView {
@@ -314,6 +320,8 @@ impl MailSweep {
                 .as_ref()
                 .and_then(|c| c.issue.as_ref())
                 .map(|i| i.expires_at.with_timezone(&zone).date_naive()),
+            amount,
+            amount_date,
             unsubscribe_url: links.unsubscribe_url.clone(),
             preferences_url: links.preferences_url.clone(),
             objection_notice: basis == LegalBasis::ExistingCustomer,
@@ -345,7 +353,7 @@ impl MailSweep {
             raw,
             configuration_set: rule.configuration_set.clone(),
             tags: vec![
-                ("shop".into(), tag_value(shop.id.as_str())),
+                ("shop".into(), ses_tag_value(shop.id.as_str())),
                 ("campaign".into(), claim.campaign.as_str().into()),
             ],
             label,
@@ -369,6 +377,7 @@ impl MailSweep {
                 .as_ref()
                 .filter(|_| birthday_earns_code(customer.birthday_since, claim.date, zone, &rule.birthday)),
             Campaign::WinBack => rule.win_back.reward.as_ref(),
+            Campaign::PostPurchase | Campaign::PointsExpiring | Campaign::RefundNotice => None,
             Campaign::WinBackReminder => {
                 // The reminder repeats the win-back mail's code while it is valid.
                 let win_back = claim.date - Duration::days(i64::from(rule.win_back.reminder_after_days.unwrap_or(0)));
@@ -404,6 +413,74 @@ impl MailSweep {
             Some(coupon) => CouponChoice::Issued(coupon),
             None => CouponChoice::PoolEmpty,
         })
+    }
+
+    /// What a points mail reports, from the ledger: the points expiring (and when), or the points
+    /// reversals took back on the mail's day.
+    async fn amount(
+        &self,
+        shop: &ShopConfig,
+        claim: &MailSend,
+        zone: Tz,
+    ) -> Result<(Option<i64>, Option<NaiveDate>), MailSweepError> {
+        if !matches!(claim.campaign, Campaign::PointsExpiring | Campaign::RefundNotice) {
+            return Ok((None, None));
+        }
+        let entries = self.ledger.entries(&shop.id, &claim.customer_id).await?;
+        let on_day = |e: &&LedgerEntry| e.created_at.with_timezone(&zone).date_naive() == claim.date;
+        Ok(match claim.campaign {
+            // The day's latest notice.
+            Campaign::PointsExpiring => entries
+                .iter()
+                .rev()
+                .filter(on_day)
+                .find_map(|e| match &e.detail {
+                    EntryDetail::ExpiryNotice { points, expires_at } => {
+                        Some((Some(*points), Some(expires_at.with_timezone(&zone).date_naive())))
+                    }
+                    _ => None,
+                })
+                .unwrap_or((None, None)),
+            _ => {
+                let taken: i64 = entries
+                    .iter()
+                    .filter(on_day)
+                    .filter_map(|e| match &e.detail {
+                        EntryDetail::Reversal(detail) => Some(detail.points()),
+                        _ => None,
+                    })
+                    .sum();
+                ((taken > 0).then_some(taken), Some(claim.date))
+            }
+        })
+    }
+
+    /// Records the mail a ledger entry calls for as a deferred send, due at its slot (once: the
+    /// send's key is its campaign and local date, so a redelivered event changes nothing).
+    pub async fn schedule_for_entry(&self, shop: &ShopConfig, entry: &LedgerEntry) -> Result<bool, MailSweepError> {
+        if !shop.mail.enabled
+            || !matches!(entry.kind, EntryKind::Reversal | EntryKind::ExpiryNotice | EntryKind::Window)
+        {
+            return Ok(false);
+        }
+        let Some(customer) = self.customers.customer(&shop.id, &entry.customer_id).await? else { return Ok(false) };
+        let contact = self.mail.contact(&shop.id, &entry.customer_id).await?.unwrap_or_default();
+        let zone = customer_zone(contact.time_zone, customer.profile.country.as_deref(), shop.time_zone);
+        let earlier_orders = if entry.kind == EntryKind::Window {
+            let entries = self.ledger.entries(&shop.id, &entry.customer_id).await?;
+            entries.iter().filter(|e| e.kind == EntryKind::Earn && e.order_id != entry.order_id).count()
+        } else {
+            0
+        };
+        let Some(mail) = mail_for_entry(entry, earlier_orders, zone, &shop.mail) else { return Ok(false) };
+        let send = MailSend {
+            shop: shop.id.clone(),
+            customer_id: entry.customer_id.clone(),
+            campaign: mail.campaign,
+            date: mail.date,
+            state: SendState::Deferred { due: mail.due },
+        };
+        Ok(self.mail.create_send(&send).await? == CreateOutcome::Created)
     }
 
     async fn codes_coupon(
@@ -458,9 +535,4 @@ fn message_id(label: &str, now: DateTime<Utc>) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{label}|{}", now.timestamp_nanos_opt().unwrap_or_default()).as_bytes());
     format!("sk.{}", hex::encode(&digest[..12]))
-}
-
-/// SES tag values allow [A-Za-z0-9_-]; shop ids may hold more.
-fn tag_value(raw: &str) -> String {
-    raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }

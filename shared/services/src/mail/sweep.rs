@@ -15,7 +15,9 @@ use tokio::time::{Duration, Instant};
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::error::{cause_chain, InputError, StoreError};
-use stammkunde_domain::ports::{CodeStore, CustomerStore, MailStore, Mailer, Page, PageRequest, ShopStore};
+use stammkunde_domain::ports::{
+    CodeStore, CustomerStore, LedgerStore, MailStore, Mailer, Page, PageRequest, ShopStore,
+};
 
 use crate::coupons::Coupons;
 
@@ -45,6 +47,8 @@ pub struct MailSweep {
     pub customers: Arc<dyn CustomerStore>,
     pub mail: Arc<dyn MailStore>,
     pub codes: Arc<dyn CodeStore>,
+    /// The ledger, for what the points mails say (how many points expire, were taken back).
+    pub ledger: Arc<dyn LedgerStore>,
     pub marks: Arc<dyn ShopStore>,
     pub coupons: Arc<Coupons>,
     pub mailer: Arc<dyn Mailer>,

@@ -253,3 +253,38 @@ pub async fn a_suppression_keeps_its_first_reason_per_shop(store: &dyn MailStore
     let other = fixtures::shop("mail-suppress-other");
     assert_eq!(ok("suppression", store.suppression(&other, &address).await), None);
 }
+
+pub async fn a_soft_bounce_counts_once_per_message_of_its_address_in_its_shop(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-soft");
+    let address = AddressDigest::of(&shop, &fixtures::email("jon@example.com"));
+    let count = |shop: ShopId, address: AddressDigest, message: &'static str, minutes: i64| async move {
+        ok("count_soft_bounce", store.count_soft_bounce(&shop, &address, message, at(minutes)).await)
+    };
+    assert_eq!(count(shop.clone(), address.clone(), "m-1", 1).await, 1);
+    assert_eq!(count(shop.clone(), address.clone(), "m-1", 2).await, 1, "the same message again");
+    assert_eq!(count(shop.clone(), address.clone(), "m-2", 3).await, 2);
+    assert_eq!(count(shop.clone(), address.clone(), "m-3", 4).await, 3);
+    assert_eq!(count(shop.clone(), address.clone(), "m-2", 5).await, 3, "an earlier message again");
+    let other_address = AddressDigest::of(&shop, &fixtures::email("ann@example.com"));
+    assert_eq!(count(shop.clone(), other_address, "m-1", 6).await, 1);
+    let other_shop = fixtures::shop("mail-soft-other");
+    assert_eq!(count(other_shop, address.clone(), "m-1", 7).await, 1);
+    // Counting changes no suppression: that is the caller's decision.
+    assert_eq!(ok("suppression", store.suppression(&shop, &address).await), None);
+}
+
+pub async fn concurrent_soft_bounces_lose_no_count_and_count_a_message_once(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-soft-race");
+    let address = AddressDigest::of(&shop, &fixtures::email("jon@example.com"));
+    let messages: Vec<String> = (0..8).map(|i| format!("m-{i}")).collect();
+    let counted =
+        futures::future::join_all(messages.iter().map(|m| store.count_soft_bounce(&shop, &address, m, at(1)))).await;
+    let mut counts: Vec<u32> = counted.into_iter().map(|c| ok("count_soft_bounce", c)).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=8).collect::<Vec<u32>>(), "each bounce saw its own count");
+
+    let again =
+        futures::future::join_all((0..8).map(|_| store.count_soft_bounce(&shop, &address, "m-new", at(2)))).await;
+    let again: Vec<u32> = again.into_iter().map(|c| ok("count_soft_bounce", c)).collect();
+    assert_eq!(again, vec![9; 8], "one message redelivered at once counts once");
+}

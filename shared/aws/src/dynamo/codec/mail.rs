@@ -18,6 +18,10 @@
 //!
 //! Suppressions (`pk = {shop}#X`, `sk = {address digest}`): `rs` the reason, `at` when.
 //!
+//! Soft bounces (`pk = {shop}#X`, `sk = B#{address digest}`): `n` how many, `bm` the SES message
+//! ids counted (a string set: what makes a redelivered bounce count once; an address is
+//! suppressed after a few, so it stays small), `at` when the latest was counted.
+//!
 //! Names of enum values (topics, reasons) are their serde names, as the SQLite store writes them.
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -38,11 +42,14 @@ use crate::dynamo::schema::{
 
 pub(crate) const STATE: &str = "st";
 pub(crate) const CLAIMED_AT: &str = "ca";
-const AT: &str = "at";
+pub(crate) const AT: &str = "at";
 const CODE: &str = "cd";
 const MESSAGE_ID: &str = "mi";
 const LINK_DIGEST: &str = "ld";
 const REASON: &str = "rs";
+
+pub(crate) const SOFT_BOUNCES: &str = "n";
+pub(crate) const BOUNCED_MESSAGES: &str = "bm";
 
 const DOUBLE_OPT_IN_AT: &str = "oi";
 const TOPICS_DECLINED: &str = "td";
@@ -263,6 +270,13 @@ pub(crate) fn decode_suppression(
     })
 }
 
+/// The count of a soft-bounce item, or of the attributes an update of it returned.
+pub(crate) fn decode_soft_bounces(item: &Item) -> Result<u32, StoreError> {
+    let r = Reader::new(item);
+    let count = r.i64(SOFT_BOUNCES)?;
+    u32::try_from(count).map_err(|_| r.corrupt(format!("attribute `{SOFT_BOUNCES}` is out of range")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +405,17 @@ mod tests {
         let item = encode_suppression(&suppression).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(item.get(REASON), Some(&s("soft_bounces")));
         assert_eq!(decode_suppression(&shop(), &address, &item).ok(), Some(suppression));
+    }
+
+    #[test]
+    fn a_soft_bounce_count_is_read_from_the_item_or_the_attributes_an_update_returned() {
+        let updated: Item = [(SOFT_BOUNCES.to_owned(), AttributeValue::N("2".into()))].into();
+        assert_eq!(decode_soft_bounces(&updated).ok(), Some(2));
+        for bad in [AttributeValue::N("-1".into()), AttributeValue::N("1.5".into()), s("2")] {
+            let item: Item = [(SOFT_BOUNCES.to_owned(), bad)].into();
+            assert!(matches!(decode_soft_bounces(&item), Err(StoreError::Corrupt { .. })), "{item:?}");
+        }
+        assert!(matches!(decode_soft_bounces(&Item::new()), Err(StoreError::Corrupt { .. })));
     }
 
     #[test]

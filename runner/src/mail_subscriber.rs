@@ -1,0 +1,25 @@
+//! Wires the mail sweep's scheduling to the in-process bus, as the EventBridge rule on
+//! `LedgerEntryAppended` (reversals, expiry notices, fulfilments) does on AWS.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+use stammkunde_domain::config::ShopDirectory;
+use stammkunde_domain::error::cause_chain;
+use stammkunde_domain::events::DomainEvent;
+use stammkunde_local::Subscriber;
+use stammkunde_services::mail::MailSweep;
+
+pub struct MailSubscriber {
+    pub shops: Arc<ShopDirectory>,
+    pub mail: Arc<MailSweep>,
+}
+
+#[async_trait]
+impl Subscriber for MailSubscriber {
+    async fn on_event(&self, event: &DomainEvent) -> Result<(), String> {
+        let DomainEvent::LedgerEntryAppended { entry } = event else { return Ok(()) };
+        let Some(shop) = self.shops.by_id(&entry.shop) else { return Ok(()) };
+        self.mail.schedule_for_entry(shop, entry).await.map(|_| ()).map_err(|e| cause_chain(&e))
+    }
+}

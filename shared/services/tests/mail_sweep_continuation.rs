@@ -1,0 +1,113 @@
+//! A mail sweep with a small page budget stops, says there is more, and its continuations go on
+//! from the source it stopped in: every due customer gets their mail after a bounded number of
+//! runs, none twice, and a finished run leaves nothing more.
+
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+use stammkunde_domain::clock::FixedClock;
+use stammkunde_domain::config::AppConfig;
+use stammkunde_domain::customer::{Birthday, CustomerProfile, Email};
+use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
+use stammkunde_domain::ingest::{Change, DeliveryRecord};
+use stammkunde_domain::mail::MailContact;
+use stammkunde_domain::ports::{IngestStore, MailStore};
+use stammkunde_local::OutboxMailer;
+use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
+use stammkunde_services::Coupons;
+use stammkunde_store_sqlite::SqliteStore;
+
+const CONFIG: &str = r##"
+[[shops]]
+id = "pages"
+platform = "shopify"
+domain = "pages.myshopify.com"
+webhook_secret = "0123456789abcdef0123"
+api_key = "fedcba9876543210fedc"
+currency = "EUR"
+time_zone = "Europe/Berlin"
+locale = "de"
+
+[shops.mail]
+enabled = true
+from = "Shop <news@shop.example>"
+shop_name = "Shop"
+shop_url = "https://shop.example/"
+imprint = "Shop GmbH"
+sends_per_second_max = 1000
+"##;
+
+fn at(raw: &str) -> DateTime<Utc> {
+    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
+}
+
+#[tokio::test]
+async fn continuations_resume_where_the_last_run_stopped_until_every_due_customer_is_mailed_once() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let now = at("2026-06-15T10:05:00Z");
+    let clock = Arc::new(FixedClock::new(now));
+    let store =
+        Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
+    let config = AppConfig::from_toml(CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    let shop = config.shops[0].clone();
+    let shop_id = ShopId::parse("pages").unwrap_or_else(|e| panic!("{e}"));
+    // 250 birthdays today: three pages of the birthday index for one of its days.
+    let since = at("2025-01-01T00:00:00Z");
+    for i in 0..250 {
+        let id = CustomerId::parse(&format!("c{i:03}")).unwrap_or_else(|e| panic!("{e}"));
+        let profile = CustomerProfile {
+            shop: shop_id.clone(),
+            customer_id: id.clone(),
+            email: Email::parse(&format!("c{i}@example.de")).ok(),
+            first_name: None,
+            last_name: None,
+            locale: None,
+            country: Some("DE".into()),
+            birthday: Birthday::new(6, 15, None).ok(),
+            accepts_email_marketing: None,
+            source_updated_at: Some(since),
+        };
+        let delivery = DeliveryRecord {
+            shop: shop_id.clone(),
+            ids: vec![DeliveryId::parse(&format!("d{i}")).unwrap_or_else(|e| panic!("{e}"))],
+            topic: "customers/create".into(),
+            received_at: now,
+            expires_at: now + Duration::days(7),
+        };
+        store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e}"));
+        let contact = MailContact { double_opt_in_at: Some(since), ..MailContact::default() };
+        store.put_contact(&shop_id, &id, &contact).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let outbox = Arc::new(OutboxMailer::new(dir.path().join("outbox")).unwrap_or_else(|e| panic!("{e}")));
+    let sweep = MailSweep {
+        customers: store.clone(),
+        mail: store.clone(),
+        codes: store.clone(),
+        ledger: store.clone(),
+        marks: store.clone(),
+        coupons: Arc::new(Coupons::new(store.clone())),
+        mailer: outbox.clone(),
+        clock: clock.clone(),
+        renderer: Arc::new(MailRenderer::new().unwrap_or_else(|e| panic!("{e}"))),
+        public_url: "https://prefs.example".into(),
+        pacer: Pacer::default(),
+    };
+
+    let mut sent = 0;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs <= 20, "the continuations must finish");
+        clock.set(now + Duration::seconds(runs));
+        let report = sweep.sweep_shop(&shop, 2).await.unwrap_or_else(|e| panic!("{e}"));
+        sent += report.sent;
+        if !report.more {
+            break;
+        }
+    }
+    assert_eq!(sent, 250, "every due customer once");
+    assert_eq!(outbox.list().unwrap_or_else(|e| panic!("{e}")).len(), 250);
+    assert!(runs > 2, "a budget of two pages needed several runs ({runs})");
+    let again = sweep.sweep_shop(&shop, 100).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.sent, again.more), (0, false), "a new run in the same hour sends nothing twice");
+}
