@@ -4,10 +4,10 @@
 //! the event, and `MailFeedback` puts the addresses on the shop's suppression list.
 //!
 //! What a retry cannot fix is dropped with a warning and answered with success, so Lambda does not
-//! retry it and the dead-letter queue holds only what deserves a person's look: a record that is
-//! no bounce or complaint of ours (malformed, or of a mail another application of the account
-//! sent), or one of a shop this instance does not know. A store failure is an error: Lambda
-//! retries the invocation, and every write is idempotent, so the retry finishes the job.
+//! retry it: a record that is no bounce or complaint of ours (malformed, or of a mail another
+//! application of the account sent), or one of a shop this instance does not know. A store
+//! failure is an error: Lambda retries the invocation, and every write is idempotent, so the retry
+//! finishes the job; what keeps failing lands in the dead-letter queue, for a person to look at.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
