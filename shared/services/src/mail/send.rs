@@ -387,7 +387,7 @@ impl MailSweep {
                     _ => None,
                 });
                 return Ok(match code {
-                    Some(code) => match self.codes_coupon(shop, &code).await? {
+                    Some(code) => match self.codes.code(&shop.id, &code).await? {
                         Some(coupon) if coupon.issue.as_ref().is_some_and(|i| i.expires_at > now) => {
                             CouponChoice::Repeated(coupon)
                         }
@@ -481,14 +481,6 @@ impl MailSweep {
             state: SendState::Deferred { due: mail.due },
         };
         Ok(self.mail.create_send(&send).await? == CreateOutcome::Created)
-    }
-
-    async fn codes_coupon(
-        &self,
-        shop: &ShopConfig,
-        code: &stammkunde_domain::coupon::CouponCode,
-    ) -> Result<Option<Coupon>, MailSweepError> {
-        Ok(self.codes.code(&shop.id, code).await?)
     }
 }
 
