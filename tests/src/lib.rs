@@ -1,6 +1,8 @@
 //! Test harness: the real local runner on a free port with a fresh data directory, signed requests
-//! per platform, and a dump of every stored row to prove that bad input wrote nothing.
+//! per platform, a dump of every stored row to prove that bad input wrote nothing, and the crash
+//! injection the crash tests share.
 
+pub mod faults;
 pub mod mime;
 
 use chrono::{DateTime, Utc};

@@ -38,33 +38,30 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::sync::Notify;
 
 use stammkunde_api::ApiService;
 use stammkunde_domain::clock::FixedClock;
 use stammkunde_domain::config::{AppConfig, ShopConfig, ShopDirectory};
-use stammkunde_domain::coupon::{claim_key, Coupon, CouponCode, Issue};
-use stammkunde_domain::customer::{Customer, CustomerProfile, Email};
+use stammkunde_domain::coupon::{claim_key, Coupon};
+use stammkunde_domain::customer::{CustomerProfile, Email};
 use stammkunde_domain::error::{cause_chain, BusError, StoreError};
 use stammkunde_domain::events::DomainEvent;
-use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, LineId, OrderId, RefundId, RewardId, ShopId};
-use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest, DELIVERY_RETENTION_DAYS};
-use stammkunde_domain::ledger::{AppendOutcome, Balance, EntryDetail, LedgerEntry, LedgerState};
+use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, LineId, OrderId, RefundId, ShopId};
+use stammkunde_domain::ingest::{Change, DeliveryRecord, DELIVERY_RETENTION_DAYS};
+use stammkunde_domain::ledger::{Balance, EntryDetail, LedgerEntry, LedgerState};
 use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, OrderLine, OrderVersion, PaymentState, Platform};
 use stammkunde_domain::ports::{
-    CodeStore, CustomerStore, DueTimer, EventBus, IngestStore, LedgerStore, Page, PageRequest, ShopStore, Timer,
-    TimerStore, PAGE_LIMIT_MAX,
+    CodeStore, CustomerStore, EventBus, IngestStore, LedgerStore, PageRequest, ShopStore, Timer, TimerStore,
+    PAGE_LIMIT_MAX,
 };
 use stammkunde_domain::refund::{Refund, RefundLine};
-use stammkunde_domain::registration::ShopwareRegistration;
-use stammkunde_domain::secret::Secret;
+use stammkunde_e2e::faults::{scratch_dir, Closer, Fault, Faults, FaultyStore, Mode, MODES};
 use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_points::PointsService;
 use stammkunde_services::sweep::TIER_MARK;
@@ -141,314 +138,13 @@ fn parsed<T, E: std::fmt::Display>(parse: impl Fn(&str) -> Result<T, E>, raw: &s
 }
 
 // ------------------------------------------------------------------------------------------------
-// The interruptions
+// The interruptions: the store's are `stammkunde_e2e::faults`; the bus's are here
 // ------------------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// (a) The call fails before it reaches the backend: nothing happened.
-    FailsBefore,
-    /// (b) The call is carried out, then fails: durable, but the caller sees an error.
-    FailsAfter,
-    /// The call is carried out, then the process dies: nothing after it runs.
-    DiesAfter,
-}
-
-const MODES: [Mode; 3] = [Mode::FailsBefore, Mode::FailsAfter, Mode::DiesAfter];
-
-#[derive(Default)]
-struct Plan {
-    /// The port calls of the current attempt, in order.
-    calls: Vec<&'static str>,
-    /// The calls (counted from 1) to interrupt, and how.
-    interrupt: Vec<Fault>,
-}
-
-/// Call `k` of an attempt, interrupted by `mode`.
-type Fault = (usize, Mode);
-
-/// Numbers the port calls of one attempt and interrupts the planned one. Shared by the store and
-/// the bus wrappers, so one count covers reads, writes and publishes alike.
-#[derive(Default)]
-struct Faults {
-    plan: Mutex<Plan>,
-    /// Told when the process "dies", so the test stops driving the attempt.
-    died: Notify,
-}
-
-impl Faults {
-    fn plan(&self) -> MutexGuard<'_, Plan> {
-        match self.plan.lock() {
-            Ok(plan) => plan,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
-    /// Starts counting a new attempt, which interrupts the calls `interrupt` names.
-    fn start(&self, interrupt: &[Fault]) {
-        *self.plan() = Plan { calls: Vec::new(), interrupt: interrupt.to_vec() };
-    }
-
-    /// The calls the attempt made.
-    fn calls(&self) -> Vec<&'static str> {
-        self.plan().calls.clone()
-    }
-
-    fn count(&self, call: &'static str) -> Option<Mode> {
-        let mut plan = self.plan();
-        plan.calls.push(call);
-        let n = plan.calls.len();
-        plan.interrupt.iter().find(|(k, _)| *k == n).map(|(_, mode)| *mode)
-    }
-
-    /// Runs one port call, interrupted if it is the planned one.
-    async fn guard<T, E>(
-        &self,
-        call: &'static str,
-        work: impl Future<Output = Result<T, E>>,
-        injected: fn(String) -> E,
-    ) -> Result<T, E> {
-        match self.count(call) {
-            None => work.await,
-            Some(Mode::FailsBefore) => Err(injected(format!("injected: {call} failed before it reached the backend"))),
-            Some(Mode::FailsAfter) => {
-                work.await?;
-                Err(injected(format!("injected: {call} was carried out, then its answer was lost")))
-            }
-            Some(Mode::DiesAfter) => {
-                let _carried_out = work.await;
-                self.died.notify_one();
-                std::future::pending().await
-            }
-        }
-    }
-}
-
-fn store_unavailable(message: String) -> StoreError {
-    StoreError::Unavailable { message, source: None }
-}
 
 fn bus_unavailable(message: String) -> BusError {
     BusError::Unavailable { message, source: None }
 }
 
-/// The real store behind every port, each call counted and possibly interrupted.
-struct FaultyStore {
-    inner: Arc<SqliteStore>,
-    faults: Arc<Faults>,
-}
-
-impl FaultyStore {
-    async fn call<T>(
-        &self,
-        call: &'static str,
-        work: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        self.faults.guard(call, work, store_unavailable).await
-    }
-}
-
-#[async_trait]
-impl IngestStore for FaultyStore {
-    async fn delivery_seen(&self, shop: &ShopId, ids: &[DeliveryId]) -> Result<bool, StoreError> {
-        self.call("IngestStore::delivery_seen", self.inner.delivery_seen(shop, ids)).await
-    }
-
-    async fn apply_delivery(&self, delivery: &DeliveryRecord, changes: &[Change]) -> Result<ApplyOutcome, StoreError> {
-        self.call("IngestStore::apply_delivery", self.inner.apply_delivery(delivery, changes)).await
-    }
-}
-
-#[async_trait]
-impl CustomerStore for FaultyStore {
-    async fn customer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Customer>, StoreError> {
-        self.call("CustomerStore::customer", self.inner.customer(shop, customer)).await
-    }
-
-    async fn order(&self, shop: &ShopId, order: &OrderId) -> Result<Option<Order>, StoreError> {
-        self.call("CustomerStore::order", self.inner.order(shop, order)).await
-    }
-
-    async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError> {
-        self.call("CustomerStore::privacy_requests", self.inner.privacy_requests(shop)).await
-    }
-
-    async fn refunds(&self, shop: &ShopId, order: &OrderId) -> Result<Vec<Refund>, StoreError> {
-        self.call("CustomerStore::refunds", self.inner.refunds(shop, order)).await
-    }
-
-    async fn customers(&self, shop: &ShopId, page: PageRequest) -> Result<Page<CustomerId>, StoreError> {
-        self.call("CustomerStore::customers", self.inner.customers(shop, page)).await
-    }
-
-    async fn customers_by_email(
-        &self,
-        shop: &ShopId,
-        email: &Email,
-        page: PageRequest,
-    ) -> Result<Page<CustomerId>, StoreError> {
-        self.call("CustomerStore::customers_by_email", self.inner.customers_by_email(shop, email, page)).await
-    }
-
-    async fn customers_by_birthday(
-        &self,
-        shop: &ShopId,
-        month: u8,
-        day: u8,
-        page: PageRequest,
-    ) -> Result<Page<CustomerId>, StoreError> {
-        self.call("CustomerStore::customers_by_birthday", self.inner.customers_by_birthday(shop, month, day, page))
-            .await
-    }
-
-    async fn customers_by_last_order_date(
-        &self,
-        shop: &ShopId,
-        date: NaiveDate,
-        page: PageRequest,
-    ) -> Result<Page<CustomerId>, StoreError> {
-        let work = self.inner.customers_by_last_order_date(shop, date, page);
-        self.call("CustomerStore::customers_by_last_order_date", work).await
-    }
-}
-
-#[async_trait]
-impl LedgerStore for FaultyStore {
-    async fn append_entries(
-        &self,
-        shop: &ShopId,
-        customer: &CustomerId,
-        entries: &[LedgerEntry],
-    ) -> Result<AppendOutcome, StoreError> {
-        self.call("LedgerStore::append_entries", self.inner.append_entries(shop, customer, entries)).await
-    }
-
-    async fn entries(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError> {
-        self.call("LedgerStore::entries", self.inner.entries(shop, customer)).await
-    }
-}
-
-#[async_trait]
-impl TimerStore for FaultyStore {
-    async fn set_timer(
-        &self,
-        shop: &ShopId,
-        customer: &CustomerId,
-        due: Option<DateTime<Utc>>,
-        ledger_len: u32,
-    ) -> Result<(), StoreError> {
-        self.call("TimerStore::set_timer", self.inner.set_timer(shop, customer, due, ledger_len)).await
-    }
-
-    async fn timer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Timer>, StoreError> {
-        self.call("TimerStore::timer", self.inner.timer(shop, customer)).await
-    }
-
-    async fn due_timers(
-        &self,
-        shop: &ShopId,
-        now: DateTime<Utc>,
-        page: PageRequest,
-    ) -> Result<Page<DueTimer>, StoreError> {
-        self.call("TimerStore::due_timers", self.inner.due_timers(shop, now, page)).await
-    }
-}
-
-#[async_trait]
-impl CodeStore for FaultyStore {
-    async fn import_codes(
-        &self,
-        shop: &ShopId,
-        reward: &RewardId,
-        codes: &[CouponCode],
-        generated: bool,
-    ) -> Result<u32, StoreError> {
-        self.call("CodeStore::import_codes", self.inner.import_codes(shop, reward, codes, generated)).await
-    }
-
-    async fn claim_code(&self, shop: &ShopId, reward: &RewardId, issue: &Issue) -> Result<Option<Coupon>, StoreError> {
-        self.call("CodeStore::claim_code", self.inner.claim_code(shop, reward, issue)).await
-    }
-
-    async fn insert_issued(&self, coupon: &Coupon) -> Result<Option<Coupon>, StoreError> {
-        self.call("CodeStore::insert_issued", self.inner.insert_issued(coupon)).await
-    }
-
-    async fn return_code(
-        &self,
-        shop: &ShopId,
-        code: &CouponCode,
-        redemption: &IdempotencyKey,
-    ) -> Result<(), StoreError> {
-        self.call("CodeStore::return_code", self.inner.return_code(shop, code, redemption)).await
-    }
-
-    async fn code(&self, shop: &ShopId, code: &CouponCode) -> Result<Option<Coupon>, StoreError> {
-        self.call("CodeStore::code", self.inner.code(shop, code)).await
-    }
-
-    async fn code_for_redemption(
-        &self,
-        shop: &ShopId,
-        redemption: &IdempotencyKey,
-    ) -> Result<Option<Coupon>, StoreError> {
-        self.call("CodeStore::code_for_redemption", self.inner.code_for_redemption(shop, redemption)).await
-    }
-
-    async fn codes(
-        &self,
-        shop: &ShopId,
-        reward: Option<&RewardId>,
-        page: PageRequest,
-    ) -> Result<Page<Coupon>, StoreError> {
-        self.call("CodeStore::codes", self.inner.codes(shop, reward, page)).await
-    }
-}
-
-#[async_trait]
-impl ShopStore for FaultyStore {
-    async fn begin_registration(
-        &self,
-        shop: &ShopId,
-        shop_url: &str,
-        pending_secret: &Secret,
-        requested_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let work = self.inner.begin_registration(shop, shop_url, pending_secret, requested_at, at);
-        self.call("ShopStore::begin_registration", work).await
-    }
-
-    async fn confirm_registration(
-        &self,
-        shop: &ShopId,
-        confirmed_secret: &Secret,
-        api_key: &Secret,
-        secret_key: &Secret,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let work = self.inner.confirm_registration(shop, confirmed_secret, api_key, secret_key, at);
-        self.call("ShopStore::confirm_registration", work).await
-    }
-
-    async fn registration(&self, shop: &ShopId) -> Result<Option<ShopwareRegistration>, StoreError> {
-        self.call("ShopStore::registration", self.inner.registration(shop)).await
-    }
-
-    async fn uninstalled_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.call("ShopStore::uninstalled_at", self.inner.uninstalled_at(shop)).await
-    }
-
-    async fn sweep_mark(&self, shop: &ShopId, name: &str) -> Result<Option<String>, StoreError> {
-        self.call("ShopStore::sweep_mark", self.inner.sweep_mark(shop, name)).await
-    }
-
-    async fn set_sweep_mark(&self, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError> {
-        self.call("ShopStore::set_sweep_mark", self.inner.set_sweep_mark(shop, name, value)).await
-    }
-}
-
-/// The in-process bus, each publish counted and possibly interrupted.
 struct FaultyBus {
     inner: InProcessBus,
     faults: Arc<Faults>,
@@ -487,17 +183,6 @@ impl Subscriber for EventLog {
 // ------------------------------------------------------------------------------------------------
 // The system
 // ------------------------------------------------------------------------------------------------
-
-/// Where each case's database goes: memory-backed where the machine has it; durability is the
-/// store conformance suite's subject, convergence this test's.
-fn scratch_dir() -> std::path::PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
-}
 
 struct System {
     shop: ShopConfig,
@@ -985,27 +670,6 @@ async fn attempt(system: &System, input: &Input, interrupt: &[Fault]) -> (Attemp
 // ------------------------------------------------------------------------------------------------
 // Running the cases
 // ------------------------------------------------------------------------------------------------
-
-/// Closes each case's system on a thread of its own, one at a time: closing SQLite waits for its
-/// checkpoint thread's next wake-up, which the next case need not wait for.
-#[derive(Default)]
-struct Closer(Mutex<Option<std::thread::JoinHandle<()>>>);
-
-impl Closer {
-    fn close(&self, system: System) {
-        let Ok(mut previous) = self.0.lock() else { return };
-        if let Some(thread) = previous.take() {
-            let _ = thread.join();
-        }
-        *previous = Some(std::thread::spawn(move || drop(system)));
-    }
-
-    fn finish(&self) {
-        if let Some(thread) = self.0.lock().ok().and_then(|mut t| t.take()) {
-            let _ = thread.join();
-        }
-    }
-}
 
 struct Baseline {
     calls: Vec<&'static str>,

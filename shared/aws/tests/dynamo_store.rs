@@ -22,8 +22,9 @@ use stammkunde_domain::ledger::{
     AppendOutcome, Balance, BusinessKey, EarnBasis, EntryDetail, EntryKind, LedgerEntry, LineCredit,
 };
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::{
-    Campaign, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason,
+    Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason,
 };
 use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, OrderLine, OrderVersion, PaymentState, Platform};
@@ -835,7 +836,7 @@ fn operations(calls: &[Call]) -> Vec<&str> {
 }
 
 #[tokio::test]
-async fn a_deferred_send_is_in_the_deferred_index_only_until_it_moves_on() {
+async fn a_deferred_send_is_in_the_due_index_then_as_a_claim_until_its_lease_runs_out_then_leaves_it() {
     let (store, calls) = counted_store().await;
     let client = common::dynamo_client().await;
     let shop = shop();
@@ -853,9 +854,10 @@ async fn a_deferred_send_is_in_the_deferred_index_only_until_it_moves_on() {
     let order = format!("{due}#{}#birthday#2026-06-30", customer_id());
     assert_eq!(stored.get("g9"), Some(&AttributeValue::S(order)), "(due, customer, campaign, date)");
     assert_eq!(wru_for_item(&stored), 1);
-    let listed = store.due_deferred_sends(&shop, at(60), PageRequest::first(10)).await;
-    assert_eq!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items, vec![deferred.clone()]);
-    let early = store.due_deferred_sends(&shop, at(59), PageRequest::first(10)).await;
+    let due_send = |due| DueSend { customer_id: customer_id(), campaign: Campaign::Birthday, date: deferred.date, due };
+    let listed = store.due_sends(&shop, at(60), PageRequest::first(10)).await;
+    assert_eq!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items, vec![due_send(at(60))]);
+    let early = store.due_sends(&shop, at(59), PageRequest::first(10)).await;
     assert!(early.unwrap_or_else(|e| panic!("{}", chain(&e))).items.is_empty(), "not due yet");
     calls.take();
 
@@ -864,10 +866,32 @@ async fn a_deferred_send_is_in_the_deferred_index_only_until_it_moves_on() {
     assert!(replaced.unwrap_or_else(|e| panic!("{}", chain(&e))));
     assert_eq!(operations(&calls.take()), vec!["PutItem"], "one conditional put, no read");
     let stored = raw_item(&store, &client, &customer_pk, sk).await;
-    assert!(!stored.contains_key("g8") && !stored.contains_key("g9"), "a claimed record leaves the index: {stored:?}");
+    let lease_end = at(61 + CLAIM_LEASE_MINUTES);
+    let order = format!("{:011}.000000000#{}#birthday#2026-06-30", lease_end.timestamp(), customer_id());
+    assert_eq!(stored.get("g9"), Some(&AttributeValue::S(order)), "a claim is due when its lease runs out");
     assert_eq!(stored.get("ca"), Some(&AttributeValue::N(at(61).timestamp().to_string())));
     assert_eq!(stored.get("cd"), Some(&AttributeValue::S("BDAY-1".into())));
-    let listed = store.due_deferred_sends(&shop, at(1_000), PageRequest::first(10)).await;
+    let listed = store.due_sends(&shop, at(61 + CLAIM_LEASE_MINUTES - 1), PageRequest::first(10)).await;
+    assert!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items.is_empty(), "within its lease");
+    let listed = store.due_sends(&shop, at(1_000), PageRequest::first(10)).await;
+    assert_eq!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items, vec![due_send(lease_end)]);
+    calls.take();
+
+    let sent = MailSend {
+        state: SendState::Sent {
+            at: at(62),
+            claimed_at: at(61),
+            message_id: "m-1".into(),
+            code: Some(code("BDAY-1")),
+            link_digest: None,
+        },
+        ..deferred.clone()
+    };
+    let replaced = store.replace_send(&sent, SendStateKind::Claimed).await;
+    assert!(replaced.unwrap_or_else(|e| panic!("{}", chain(&e))));
+    let stored = raw_item(&store, &client, &customer_pk, sk).await;
+    assert!(!stored.contains_key("g8") && !stored.contains_key("g9"), "a sent record leaves the index: {stored:?}");
+    let listed = store.due_sends(&shop, at(1_000), PageRequest::first(10)).await;
     assert!(listed.unwrap_or_else(|e| panic!("{}", chain(&e))).items.is_empty());
     // The record shares the customer's partition but is not part of the customer.
     assert_eq!(store.customer(&shop, &customer_id()).await.unwrap_or_else(|e| panic!("{}", chain(&e))), None);
@@ -915,21 +939,21 @@ async fn the_frequency_cap_is_one_query_of_the_customers_send_records() {
 }
 
 #[tokio::test]
-async fn a_deferred_page_cursor_from_another_shop_is_refused() {
+async fn a_due_page_cursor_from_another_shop_is_refused() {
     let store = fresh_dynamo_store().await;
     let shop = shop();
     for day in ["2026-06-01", "2026-06-02", "2026-06-03"] {
         let record = mail_send(&shop, Campaign::WinBack, day, SendState::Deferred { due: at(1) });
         store.create_send(&record).await.unwrap_or_else(|e| panic!("{}", chain(&e)));
     }
-    let first = store.due_deferred_sends(&shop, at(5), PageRequest::first(2)).await;
+    let first = store.due_sends(&shop, at(5), PageRequest::first(2)).await;
     let first = first.unwrap_or_else(|e| panic!("{}", chain(&e)));
     assert_eq!(first.items.len(), 2);
     let cursor = first.next.unwrap_or_else(|| panic!("a second page"));
-    let rest = store.due_deferred_sends(&shop, at(5), PageRequest { cursor: Some(cursor.clone()), limit: 2 }).await;
+    let rest = store.due_sends(&shop, at(5), PageRequest { cursor: Some(cursor.clone()), limit: 2 }).await;
     let rest = rest.unwrap_or_else(|e| panic!("{}", chain(&e)));
     assert_eq!((rest.items.len(), rest.next), (1, None));
-    let foreign = store.due_deferred_sends(&self::shop(), at(5), PageRequest { cursor: Some(cursor), limit: 2 }).await;
+    let foreign = store.due_sends(&self::shop(), at(5), PageRequest { cursor: Some(cursor), limit: 2 }).await;
     assert!(matches!(foreign, Err(StoreError::Backend { .. })), "{foreign:?}");
 }
 

@@ -15,7 +15,7 @@ use crate::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, Shop
 use crate::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
 use crate::ledger::{AppendOutcome, LedgerEntry};
 use crate::mail::contact::AddressDigest;
-use crate::mail::{Campaign, MailContact, MailSend, SendStateKind, Suppression};
+use crate::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use crate::order::Order;
 use crate::refund::Refund;
 use crate::registration::ShopwareRegistration;
@@ -311,13 +311,14 @@ pub trait MailStore: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<Vec<MailSend>, StoreError>;
 
-    /// Deferred records due at or before `now`, earliest first.
-    async fn due_deferred_sends(
+    /// Records whose `SendState::sweep_due` is at or before `now`, earliest first: deferred mails
+    /// due, and claims past their lease.
+    async fn due_sends(
         &self,
         shop: &ShopId,
         now: DateTime<Utc>,
         page: PageRequest,
-    ) -> Result<Page<MailSend>, StoreError>;
+    ) -> Result<Page<DueSend>, StoreError>;
 
     /// The customer's mail settings; `None` if they never set any (the defaults apply).
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError>;

@@ -1,5 +1,5 @@
 //! Mail records: send records under their business key (the claim that makes a mail go out once),
-//! the deferred index, customers' mail settings, the suppression list and the soft bounces of each
+//! the due index (deferred mail, claims until their lease runs out), customers' mail settings, the suppression list and the soft bounces of each
 //! address (one row per bounced message).
 
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
-use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendStateKind, Suppression};
+use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest, PAGE_LIMIT_MAX};
 
 use crate::codec::{self, corrupt};
@@ -22,7 +22,8 @@ struct SendColumns {
     date: String,
     state: &'static str,
     claimed_at: Option<String>,
-    deferred_due: Option<String>,
+    /// `SendState::sweep_due`: what the due index holds.
+    sweep_due: Option<String>,
     body: String,
 }
 
@@ -32,7 +33,7 @@ fn columns(send: &MailSend) -> Result<SendColumns, StoreError> {
         date: codec::date_key(send.date),
         state: send.state.kind().as_str(),
         claimed_at: codec::optional_timestamp(send.state.claimed_at().as_ref())?,
-        deferred_due: codec::optional_timestamp(send.state.deferred_due().as_ref())?,
+        sweep_due: codec::optional_timestamp(send.state.sweep_due().as_ref())?,
         body: codec::to_json("a send record", send)?,
     })
 }
@@ -50,7 +51,7 @@ fn create_send(conn: &Connection, send: &MailSend) -> Result<CreateOutcome<MailS
     let c = columns(send)?;
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO mail_sends (shop, customer_id, campaign, date, state, claimed_at, deferred_due, body)
+            "INSERT INTO mail_sends (shop, customer_id, campaign, date, state, claimed_at, sweep_due, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
         )
         .and_then(|mut statement| {
@@ -61,7 +62,7 @@ fn create_send(conn: &Connection, send: &MailSend) -> Result<CreateOutcome<MailS
                 c.date,
                 c.state,
                 c.claimed_at,
-                c.deferred_due,
+                c.sweep_due,
                 c.body
             ])
         })
@@ -79,7 +80,7 @@ fn replace_send(conn: &Connection, send: &MailSend, expected: SendStateKind) -> 
     let c = columns(send)?;
     let changed = conn
         .prepare_cached(
-            "UPDATE mail_sends SET state = ?5, claimed_at = ?6, deferred_due = ?7, body = ?8
+            "UPDATE mail_sends SET state = ?5, claimed_at = ?6, sweep_due = ?7, body = ?8
              WHERE shop = ?1 AND customer_id = ?2 AND campaign = ?3 AND date = ?4 AND state = ?9",
         )
         .and_then(|mut statement| {
@@ -90,7 +91,7 @@ fn replace_send(conn: &Connection, send: &MailSend, expected: SendStateKind) -> 
                 c.date,
                 c.state,
                 c.claimed_at,
-                c.deferred_due,
+                c.sweep_due,
                 c.body,
                 expected.as_str()
             ])
@@ -157,13 +158,13 @@ fn sends_claimed_since(
     bodies.iter().map(|body| decode_send(shop, customer.as_str(), body)).collect()
 }
 
-/// A deferred-index cursor: the last row's (due, customer, campaign, date), apart by spaces
-/// (none of them holds one).
-fn deferred_cursor(due: &str, send: &MailSend) -> String {
+/// A due-index cursor: the last row's (due, customer, campaign, date), apart by spaces (none of
+/// them holds one).
+fn due_cursor(due: &str, send: &DueSend) -> String {
     codec::cursor_from(&format!("{due} {} {} {}", send.customer_id, send.campaign, codec::date_key(send.date)))
 }
 
-fn parse_deferred_cursor(cursor: &str) -> Result<[String; 4], StoreError> {
+fn parse_due_cursor(cursor: &str) -> Result<[String; 4], StoreError> {
     let text = codec::cursor_key(cursor)?;
     let parts: Vec<&str> = text.split(' ').collect();
     match parts.as_slice() {
@@ -171,21 +172,21 @@ fn parse_deferred_cursor(cursor: &str) -> Result<[String; 4], StoreError> {
             codec::parse_stored_timestamp("page cursor", due)?;
             Ok([(*due).to_owned(), (*customer).to_owned(), (*campaign).to_owned(), (*date).to_owned()])
         }
-        _ => Err(corrupt("page cursor", "not a deferred-send cursor")),
+        _ => Err(corrupt("page cursor", "not a due-send cursor")),
     }
 }
 
-fn due_deferred(conn: &Connection, shop: &ShopId, now: &str, page: &PageRequest) -> Result<Page<MailSend>, StoreError> {
+fn due_sends(conn: &Connection, shop: &ShopId, now: &str, page: &PageRequest) -> Result<Page<DueSend>, StoreError> {
     let limit = page.limit.clamp(1, PAGE_LIMIT_MAX);
     // "" sorts before every value: no cursor starts at the first.
-    let after = page.cursor.as_deref().map(parse_deferred_cursor).transpose()?.unwrap_or_default();
+    let after = page.cursor.as_deref().map(parse_due_cursor).transpose()?.unwrap_or_default();
     let fetch = i64::from(limit) + 1;
     let rows: Vec<(String, String, String)> = conn
         .prepare_cached(
-            "SELECT deferred_due, customer_id, body FROM mail_sends
-             WHERE shop = ?1 AND deferred_due IS NOT NULL AND deferred_due <= ?2
-               AND (deferred_due, customer_id, campaign, date) > (?3, ?4, ?5, ?6)
-             ORDER BY deferred_due, customer_id, campaign, date LIMIT ?7",
+            "SELECT sweep_due, customer_id, body FROM mail_sends
+             WHERE shop = ?1 AND sweep_due IS NOT NULL AND sweep_due <= ?2
+               AND (sweep_due, customer_id, campaign, date) > (?3, ?4, ?5, ?6)
+             ORDER BY sweep_due, customer_id, campaign, date LIMIT ?7",
         )
         .and_then(|mut statement| {
             statement
@@ -194,14 +195,19 @@ fn due_deferred(conn: &Connection, shop: &ShopId, now: &str, page: &PageRequest)
                 })?
                 .collect()
         })
-        .or_store("reading deferred sends")?;
+        .or_store("reading due sends")?;
     let mut sends = rows
         .into_iter()
-        .map(|(due, customer, body)| Ok((due, decode_send(shop, &customer, &body)?)))
+        .map(|(due_text, customer, body)| {
+            let send = decode_send(shop, &customer, &body)?;
+            let due = codec::parse_stored_timestamp("a send's due time", &due_text)?;
+            let due = DueSend { customer_id: send.customer_id, campaign: send.campaign, date: send.date, due };
+            Ok((due_text, due))
+        })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let more = sends.len() > limit as usize;
     sends.truncate(limit as usize);
-    let next = if more { sends.last().map(|(due, send)| deferred_cursor(due, send)) } else { None };
+    let next = if more { sends.last().map(|(due, send)| due_cursor(due, send)) } else { None };
     Ok(Page { items: sends.into_iter().map(|(_, send)| send).collect(), next })
 }
 
@@ -275,14 +281,14 @@ impl MailStore for SqliteStore {
         self.readers.read(|conn| sends_claimed_since(conn, shop, customer, &since))
     }
 
-    async fn due_deferred_sends(
+    async fn due_sends(
         &self,
         shop: &ShopId,
         now: DateTime<Utc>,
         page: PageRequest,
-    ) -> Result<Page<MailSend>, StoreError> {
+    ) -> Result<Page<DueSend>, StoreError> {
         let now = codec::timestamp(&now)?;
-        self.readers.read(|conn| due_deferred(conn, shop, &now, &page))
+        self.readers.read(|conn| due_sends(conn, shop, &now, &page))
     }
 
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {

@@ -9,17 +9,19 @@
 //!   in between (a released claim) frees the key, so the create is tried again, a bounded number
 //!   of times.
 //! - `replace_send` puts the whole new item under `st = :expected` (a missing item fails the
-//!   condition too). A put, not an update, so a record that leaves Deferred drops `g8` and `g9`
-//!   and leaves the index, and one deferred again is indexed under its new due time.
+//!   condition too). A put, not an update, so a record that settles (sent, flagged, dropped)
+//!   drops `g8` and `g9` and leaves the index, and one deferred again is indexed under its new
+//!   due time.
 //! - `delete_send` is a DeleteItem under `st = :expected`.
 //!
 //! `sends_claimed_since` is one Query on the customer's partition (`begins_with(sk, "M#")`, which
 //! leaves out the settings item `MC`), strongly consistent, kept where claimed at or after
 //! `since`: a customer has a few dozen send records a year, so it reads little it throws away.
 //!
-//! `due_deferred_sends` queries `by_deferred` (`g8 = {shop}#M AND g9 <= :bound`), whose sort key
-//! orders records by (due, customer, campaign, date) and is unique per record, so pages are exact.
-//! The index holds keys only, and those are the whole deferred record (its due time is in `g9`).
+//! `due_sends` queries `by_deferred` (`g8 = {shop}#M AND g9 <= :bound`), which holds deferred
+//! records under their due time and claims under the end of their lease (`SendState::sweep_due`).
+//! Its sort key orders records by (due, customer, campaign, date) and is unique per record, so
+//! pages are exact. The index holds keys only: the record's key and due time, all the sweep needs.
 //! Like `by_due` it is eventually consistent: a record deferred a moment ago may be missed by this
 //! sweep and is found by the next, and a record just claimed may still be listed as deferred, so
 //! the sweep claims it with `replace_send(.., Deferred)`, which fails for a record that moved on.
@@ -41,11 +43,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
-use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendStateKind, Suppression};
+use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest};
 
 use super::codec::mail::{
-    decode_contact, decode_deferred, decode_send, decode_soft_bounces, decode_suppression, due_bound, encode_contact,
+    decode_contact, decode_due, decode_send, decode_soft_bounces, decode_suppression, due_bound, encode_contact,
     encode_send, encode_suppression, AT, BOUNCED_MESSAGES, SOFT_BOUNCES, STATE,
 };
 use super::codec::{key_item, s, time};
@@ -141,12 +143,12 @@ impl MailStore for DynamoStore {
         Ok(sends)
     }
 
-    async fn due_deferred_sends(
+    async fn due_sends(
         &self,
         shop: &ShopId,
         now: DateTime<Utc>,
         page: PageRequest,
-    ) -> Result<Page<MailSend>, StoreError> {
+    ) -> Result<Page<DueSend>, StoreError> {
         let Some(bound) = due_bound(now) else {
             return Ok(Page { items: Vec::new(), next: None });
         };
@@ -160,7 +162,7 @@ impl MailStore for DynamoStore {
                 cursor: page.cursor.as_deref(),
             })
             .await?;
-        let items = items.iter().map(|item| decode_deferred(shop, item)).collect::<Result<Vec<_>, _>>()?;
+        let items = items.iter().map(|item| decode_due(shop, item)).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
     }
 

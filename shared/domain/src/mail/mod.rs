@@ -18,4 +18,4 @@ pub mod zone;
 pub use campaign::{Campaign, MailClass, Topic};
 pub use contact::{LegalBasis, MailContact, Refusal, Suppression, SuppressionReason};
 pub use rule::{MailRule, MarketingBasis};
-pub use send::{MailSend, SendState, SendStateKind};
+pub use send::{DueSend, MailSend, SendState, SendStateKind};

@@ -94,13 +94,29 @@ impl SendState {
         }
     }
 
-    /// The deferred mail's due time (what the deferred index holds).
-    pub fn deferred_due(&self) -> Option<DateTime<Utc>> {
+    /// When a sweep must look at the record again (what the due index holds): a deferred mail at
+    /// its due time; a claim when its lease runs out, to flag it for review if it was never
+    /// confirmed, which no other source would do for a mail whose date has passed (a deferred
+    /// one, a birthday claimed just before the day ended). Settled records need no sweep.
+    pub fn sweep_due(&self) -> Option<DateTime<Utc>> {
         match self {
             SendState::Deferred { due } => Some(*due),
-            _ => None,
+            SendState::Claimed { at, .. } => Some(*at + chrono::Duration::minutes(CLAIM_LEASE_MINUTES)),
+            SendState::Sent { .. }
+            | SendState::Review { .. }
+            | SendState::Failed { .. }
+            | SendState::Dropped { .. } => None,
         }
     }
+}
+
+/// A send record the due index lists: its key and when it became due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueSend {
+    pub customer_id: CustomerId,
+    pub campaign: Campaign,
+    pub date: NaiveDate,
+    pub due: DateTime<Utc>,
 }
 
 impl MailSend {

@@ -145,7 +145,7 @@ impl MailSweep {
             return Ok(Outcome::LostRace);
         }
         // A deferred mail's date is past: no index finds it again, so a released claim of one
-        // goes back to the deferred index instead of away.
+        // goes back to the due index as deferred instead of away.
         let from_deferred = expected == Some(SendStateKind::Deferred);
         self.deliver(shop, Recipient { customer: &customer, basis, zone }, claim, now, from_deferred).await
     }

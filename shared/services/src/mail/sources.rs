@@ -1,4 +1,5 @@
-//! Where a mail sweep finds its candidates: the deferred index, the birthday index for the days
+//! Where a mail sweep finds its candidates: the due index (deferred mail, and claims whose lease
+//! ran out), the birthday index for the days
 //! underway somewhere on earth, and the last-order index for the days whose customers' win-back
 //! (or reminder) is due. Each source is read a bounded page at a time; its cursor is kept as a
 //! sweep mark so that an interrupted run resumes where it stopped.
@@ -11,8 +12,9 @@ use stammkunde_domain::mail::{Campaign, MailRule};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Source {
-    /// Mails the frequency cap held back, now due.
-    Deferred,
+    /// Send records due again: mails the frequency cap held back (or a ledger entry scheduled),
+    /// and claims past their lease, to be flagged if never confirmed.
+    Due,
     /// Customers with this birthday (month, day).
     Birthday { month: u8, day: u8 },
     /// Customers whose last order was on this UTC date, for a win-back campaign.
@@ -23,14 +25,14 @@ impl Source {
     /// The sweep mark that holds the source's cursor.
     pub(super) fn mark(&self) -> String {
         match self {
-            Source::Deferred => "mail:deferred".into(),
+            Source::Due => "mail:due".into(),
             Source::Birthday { month, day } => format!("mail:birthday:{month:02}-{day:02}"),
             Source::LastOrder { campaign, date } => format!("mail:{campaign}:{date}"),
         }
     }
 }
 
-/// A customer a source found, with the send's date when the source knows it (a deferred record).
+/// A customer a source found, with the send's date when the source knows it (a due record).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Candidate {
     pub customer_id: CustomerId,
@@ -42,9 +44,9 @@ pub(super) struct Candidate {
 const ZONE_OFFSET_WEST_HOURS: i64 = 12;
 const ZONE_OFFSET_EAST_HOURS: i64 = 14;
 
-/// The sources of one run at `now`, deferred mail first.
+/// The sources of one run at `now`, due records first.
 pub(super) fn sources(rule: &MailRule, now: DateTime<Utc>) -> Vec<Source> {
-    let mut sources = vec![Source::Deferred];
+    let mut sources = vec![Source::Due];
     if rule.birthday.enabled {
         let mut days_underway = vec![
             (now - Duration::hours(ZONE_OFFSET_WEST_HOURS)).date_naive(),
@@ -87,7 +89,7 @@ mod tests {
     fn a_run_reads_the_deferred_mail_the_birthday_days_underway_and_the_win_back_days() {
         let now: DateTime<Utc> = "2026-06-15T08:00:00Z".parse().unwrap_or_else(|e| panic!("{e}"));
         let found = sources(&MailRule::default(), now);
-        assert_eq!(found[0], Source::Deferred);
+        assert_eq!(found[0], Source::Due);
         let birthdays: Vec<String> =
             found.iter().filter(|s| matches!(s, Source::Birthday { .. })).map(Source::mark).collect();
         // 08:00 UTC: 20:00 on the 14th at UTC−12, 22:00 on the 15th at UTC+14.

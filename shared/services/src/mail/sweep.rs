@@ -2,9 +2,9 @@
 //! considered and (if due, allowed and not capped) sent once.
 //!
 //! Cost follows the customers due, never the customer count: candidates come from the birthday
-//! and last-order indexes for the few days that can be due, and from the deferred index. A run
-//! stops after `pages_max` pages, keeping each unfinished source's cursor as a sweep mark, and
-//! says whether more is left. Running it twice, or twice at once, sends nothing twice: a mail is
+//! and last-order indexes for the few days that can be due, and from the due index (deferred
+//! mail, claims past their lease). A run stops after `pages_max` pages, keeping each unfinished
+//! source's cursor as a sweep mark, and says whether more is left. Running it twice, or twice at once, sends nothing twice: a mail is
 //! sent only by whoever created its send record.
 
 use std::sync::Arc;
@@ -68,7 +68,7 @@ pub struct MailSweepReport {
     /// Candidates the sources returned.
     pub candidates: u32,
     pub sent: u32,
-    /// Held back by the frequency cap (a send record waits in the deferred index).
+    /// Held back by the frequency cap (a send record waits in the due index).
     pub deferred: u32,
     /// Deferred past meaning (a birthday mail a week late).
     pub dropped: u32,
@@ -185,8 +185,8 @@ impl MailSweep {
             next: page.next,
         };
         Ok(match source {
-            Source::Deferred => {
-                let found = self.mail.due_deferred_sends(&shop.id, now, page).await?;
+            Source::Due => {
+                let found = self.mail.due_sends(&shop.id, now, page).await?;
                 Page {
                     items: found
                         .items

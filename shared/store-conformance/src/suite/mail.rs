@@ -1,5 +1,6 @@
 //! Mail records: a send record is created once under its business key (the claim), moves on only
-//! from the state the caller read, and the deferred index lists exactly the deferred records due.
+//! from the state the caller read, and the due index lists exactly the deferred records due and the
+//! claims past their lease.
 //! Customers' mail settings and the suppression list round-trip.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -9,8 +10,9 @@ use std::collections::BTreeSet;
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::{
-    Campaign, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason, Topic,
+    Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason, Topic,
 };
 use stammkunde_domain::ports::{CreateOutcome, MailStore, PageRequest};
 
@@ -37,11 +39,17 @@ async fn stored(store: &dyn MailStore, s: &MailSend) -> Option<MailSend> {
     ok("send", store.send(&s.shop, &s.customer_id, s.campaign, s.date).await)
 }
 
-async fn due(store: &dyn MailStore, shop: &ShopId, now: DateTime<Utc>, limit: u32) -> Vec<MailSend> {
+/// How the due index lists a record.
+fn listed(s: &MailSend) -> DueSend {
+    let due = s.state.sweep_due().unwrap_or_else(|| panic!("{} is not due ever", s.label()));
+    DueSend { customer_id: s.customer_id.clone(), campaign: s.campaign, date: s.date, due }
+}
+
+async fn due(store: &dyn MailStore, shop: &ShopId, now: DateTime<Utc>, limit: u32) -> Vec<DueSend> {
     let mut found = Vec::new();
     let mut page = PageRequest::first(limit);
     for _ in 0..100 {
-        let got = ok("due_deferred_sends", store.due_deferred_sends(shop, now, page.clone()).await);
+        let got = ok("due_sends", store.due_sends(shop, now, page.clone()).await);
         assert!(got.items.len() <= page.limit as usize, "a page holds at most its limit");
         found.extend(got.items);
         match got.next {
@@ -49,7 +57,7 @@ async fn due(store: &dyn MailStore, shop: &ShopId, now: DateTime<Utc>, limit: u3
             None => return found,
         }
     }
-    panic!("due_deferred_sends did not finish in 100 pages")
+    panic!("due_sends did not finish in 100 pages")
 }
 
 pub async fn a_send_is_created_once_and_a_second_create_returns_the_first_unchanged(store: &dyn MailStore) {
@@ -170,32 +178,53 @@ pub async fn sends_claimed_since_counts_only_handed_over_mail_of_that_customer(s
     assert_eq!(recent, [&records[1], &records[2]].iter().map(|s| (s.campaign, s.date)).collect(), "since is inclusive");
 }
 
-pub async fn due_deferred_sends_lists_deferred_records_due_by_now_earliest_first_in_their_shop_only(
+pub async fn due_sends_lists_deferred_records_and_claims_past_their_lease_earliest_first_in_their_shop_only(
     store: &dyn MailStore,
 ) {
     let shop = fixtures::shop("mail-deferred");
     let other = fixtures::shop("mail-deferred-other");
     let ids: Vec<CustomerId> = (0..4).map(|i| fixtures::customer_id(&format!("c{i}"))).collect();
+    let lease = CLAIM_LEASE_MINUTES;
     let records = [
         send(&shop, &ids[0], Campaign::Birthday, "2026-06-01", deferred(30)),
         send(&shop, &ids[1], Campaign::WinBack, "2026-06-01", deferred(10)),
         send(&shop, &ids[2], Campaign::WinBack, "2026-06-01", deferred(90)),
+        // Due when its lease runs out: at 5 + lease.
         send(&shop, &ids[3], Campaign::WinBack, "2026-06-01", claimed(5)),
         send(&other, &ids[0], Campaign::WinBack, "2026-06-01", deferred(1)),
     ];
     for record in &records {
         ok("create_send", store.create_send(record).await);
     }
+    assert_eq!(listed(&records[3]).due, at(5 + lease));
     let found = due(store, &shop, at(30), 10).await;
-    assert_eq!(found, vec![records[1].clone(), records[0].clone()], "due at or before now, earliest first");
-    // Claimed, a record leaves the deferred index.
+    let expected = vec![listed(&records[1]), listed(&records[3]), listed(&records[0])];
+    assert_eq!(found, expected, "due at or before now, earliest first");
+    assert_eq!(due(store, &shop, at(5 + lease - 1), 10).await, vec![listed(&records[1])], "a claim within its lease");
+    // Claimed, a deferred record is due again only when the claim's lease runs out.
     let claim = MailSend { state: claimed(31), ..records[1].clone() };
     assert!(ok("replace_send", store.replace_send(&claim, SendStateKind::Deferred).await));
-    assert_eq!(due(store, &shop, at(100), 10).await, vec![records[0].clone(), records[2].clone()]);
-    // Deferred again, later, it is listed under its new due time.
+    assert_eq!(due(store, &shop, at(31 + lease - 1), 10).await, vec![listed(&records[3]), listed(&records[0])]);
+    // Settled (sent, flagged), a record leaves the index.
+    let sent = MailSend {
+        state: SendState::Sent {
+            at: at(32),
+            claimed_at: at(31),
+            message_id: "m".into(),
+            code: None,
+            link_digest: None,
+        },
+        ..claim.clone()
+    };
+    assert!(ok("replace_send", store.replace_send(&sent, SendStateKind::Claimed).await));
+    let flagged =
+        MailSend { state: SendState::Review { at: at(40), claimed_at: at(5), code: None }, ..records[3].clone() };
+    assert!(ok("replace_send", store.replace_send(&flagged, SendStateKind::Claimed).await));
+    assert_eq!(due(store, &shop, at(100), 10).await, vec![listed(&records[0]), listed(&records[2])]);
+    // Deferred again, later, a record is listed under its new due time.
     let later = MailSend { state: deferred(95), ..records[0].clone() };
     assert!(ok("replace_send", store.replace_send(&later, SendStateKind::Deferred).await));
-    assert_eq!(due(store, &shop, at(100), 10).await, vec![records[2].clone(), later]);
+    assert_eq!(due(store, &shop, at(100), 10).await, vec![listed(&records[2]), listed(&later)]);
 }
 
 pub async fn deferred_pages_return_every_due_record_exactly_once(store: &dyn MailStore) {
@@ -215,10 +244,11 @@ pub async fn deferred_pages_return_every_due_record_exactly_once(store: &dyn Mai
     }
     let found = due(store, &shop, at(10), 4).await;
     assert_eq!(found.len(), expected.len(), "every record once");
-    let keys: BTreeSet<String> = found.iter().map(MailSend::label).collect();
-    assert_eq!(keys, expected.iter().map(MailSend::label).collect::<BTreeSet<_>>());
-    let dues: Vec<DateTime<Utc>> = found.iter().filter_map(|s| s.state.deferred_due()).collect();
-    assert!(dues.windows(2).all(|w| w[0] <= w[1]), "earliest first across pages");
+    let keys: BTreeSet<(CustomerId, Campaign, NaiveDate)> =
+        found.iter().map(|s| (s.customer_id.clone(), s.campaign, s.date)).collect();
+    assert_eq!(keys, expected.iter().map(|s| (s.customer_id.clone(), s.campaign, s.date)).collect::<BTreeSet<_>>());
+    assert_eq!(found.iter().map(|s| s.due).collect::<BTreeSet<_>>(), expected.iter().map(|s| listed(s).due).collect());
+    assert!(found.windows(2).all(|w| w[0].due <= w[1].due), "earliest first across pages");
 }
 
 pub async fn mail_settings_round_trip_and_the_last_write_wins(store: &dyn MailStore) {

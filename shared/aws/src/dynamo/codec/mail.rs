@@ -32,7 +32,7 @@ use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
-use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendState, SendStateKind, Suppression};
+use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression};
 
 use super::{key_item, s, strings, time, Item, Reader};
 use crate::dynamo::schema::{
@@ -105,17 +105,20 @@ pub(crate) fn encode_send(send: &MailSend) -> Result<Item, StoreError> {
     let mut put = |name: &str, value: AttributeValue| {
         item.insert(name.to_owned(), value);
     };
+    // In the due index while a sweep must look at the record again: a deferred mail (whose due
+    // time is only here) and a claim until its lease runs out.
+    if let Some(due) = send.state.sweep_due() {
+        let Some(due) = due_text(due) else {
+            return Err(StoreError::Backend {
+                message: format!("send record {}: due time {due} is outside 1970..5138", key.label()),
+                source: None,
+            });
+        };
+        put(DEFERRED_INDEX_ATTRIBUTE, s(deferred_index_value(&send.shop)));
+        put(DEFERRED_ORDER, s(deferred_order_value(&due, &send.customer_id, send.campaign, send.date)));
+    }
     match &send.state {
-        SendState::Deferred { due } => {
-            let Some(due) = due_text(*due) else {
-                return Err(StoreError::Backend {
-                    message: format!("send record {}: due time {due} is outside 1970..5138", key.label()),
-                    source: None,
-                });
-            };
-            put(DEFERRED_INDEX_ATTRIBUTE, s(deferred_index_value(&send.shop)));
-            put(DEFERRED_ORDER, s(deferred_order_value(&due, &send.customer_id, send.campaign, send.date)));
-        }
+        SendState::Deferred { .. } => {}
         SendState::Claimed { at: _, code } => put_code(&mut put, code.as_ref()),
         SendState::Sent { at, claimed_at: _, message_id, code, link_digest } => {
             put(AT, time(*at));
@@ -150,7 +153,7 @@ pub(crate) fn decode_send(shop: &ShopId, item: &Item) -> Result<MailSend, StoreE
     let kind = r.parse(STATE, r.s(STATE)?, |t| kind_from(t).ok_or("not a send state"))?;
     let code = || r.opt_s(CODE)?.map(|t| r.parse(CODE, t, CouponCode::parse)).transpose();
     let state = match kind {
-        SendStateKind::Deferred => return decode_deferred(shop, item),
+        SendStateKind::Deferred => SendState::Deferred { due: decode_due(shop, item)?.due },
         SendStateKind::Claimed => SendState::Claimed { at: r.time(CLAIMED_AT)?, code: code()? },
         SendStateKind::Sent => SendState::Sent {
             at: r.time(AT)?,
@@ -167,8 +170,9 @@ pub(crate) fn decode_send(shop: &ShopId, item: &Item) -> Result<MailSend, StoreE
     Ok(MailSend { shop: shop.clone(), customer_id, campaign, date, state })
 }
 
-/// A deferred record from its item or its `by_deferred` entry (both hold its keys and `g9`).
-pub(crate) fn decode_deferred(shop: &ShopId, item: &Item) -> Result<MailSend, StoreError> {
+/// A record's key and due time from its item or its `by_deferred` entry (both hold its keys and
+/// `g9`).
+pub(crate) fn decode_due(shop: &ShopId, item: &Item) -> Result<DueSend, StoreError> {
     let r = Reader::new(item);
     let (customer_id, campaign, date) = send_key(shop, &r)?;
     let order = r.s(DEFERRED_ORDER)?;
@@ -183,7 +187,7 @@ pub(crate) fn decode_deferred(shop: &ShopId, item: &Item) -> Result<MailSend, St
     if r.opt_s(DEFERRED_INDEX_ATTRIBUTE)? != Some(deferred_index_value(shop).as_str()) {
         return Err(r.corrupt("`g8` is not this shop's deferred index"));
     }
-    Ok(MailSend { shop: shop.clone(), customer_id, campaign, date, state: SendState::Deferred { due } })
+    Ok(DueSend { customer_id, campaign, date, due })
 }
 
 /// Customer, campaign and date from a send record's key.
@@ -358,18 +362,24 @@ mod tests {
             let record = send(state);
             let item = encode_send(&record).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(decode_send(&shop(), &item).ok(), Some(record.clone()), "{item:?}");
-            let deferred = record.state.kind() == SendStateKind::Deferred;
-            assert_eq!(item.contains_key(DEFERRED_INDEX_ATTRIBUTE), deferred);
-            assert_eq!(item.contains_key(DEFERRED_ORDER), deferred);
+            let due = record.state.sweep_due();
+            assert_eq!(item.contains_key(DEFERRED_INDEX_ATTRIBUTE), due.is_some());
+            assert_eq!(item.contains_key(DEFERRED_ORDER), due.is_some());
             assert_eq!(item.contains_key(CLAIMED_AT), record.state.claimed_at().is_some());
-            if deferred {
-                // The index entry (keys only) is the whole record.
+            if let Some(due) = due {
+                // The index entry (keys only) is the record's key and due time.
                 let entry: Item = item
                     .iter()
                     .filter(|(name, _)| [PK, SK, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER].contains(&name.as_str()))
                     .map(|(n, v)| (n.clone(), v.clone()))
                     .collect();
-                assert_eq!(decode_deferred(&shop(), &entry).ok(), Some(record.clone()));
+                let listed = DueSend {
+                    customer_id: record.customer_id.clone(),
+                    campaign: record.campaign,
+                    date: record.date,
+                    due,
+                };
+                assert_eq!(decode_due(&shop(), &entry).ok(), Some(listed));
             }
         }
         let ancient = send(SendState::Deferred { due: at(-5, 0) });
