@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use stammkunde_domain::coupon::{Coupon, CouponCode, Issue};
-use stammkunde_domain::customer::{Customer, Email};
+use stammkunde_domain::customer::{Birthday, Customer, Email};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, ShopId};
 use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
@@ -18,8 +18,8 @@ use stammkunde_domain::mail::contact::AddressDigest;
 use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::{
-    CodeStore, CreateOutcome, CustomerStore, DueTimer, IngestStore, LedgerStore, MailStore, Page, PageRequest,
-    ShopStore, Timer, TimerStore,
+    CodeStore, CreateOutcome, CustomerEdits, CustomerStore, DueTimer, IngestStore, LedgerStore, MailStore, Page,
+    PageRequest, ShopStore, Timer, TimerStore,
 };
 use stammkunde_domain::refund::Refund;
 use stammkunde_domain::registration::ShopwareRegistration;
@@ -200,6 +200,19 @@ impl CustomerStore for FaultyStore {
     ) -> Result<Page<CustomerId>, StoreError> {
         let work = self.inner.customers_by_last_order_date(shop, date, page);
         self.call("CustomerStore::customers_by_last_order_date", work).await
+    }
+}
+
+#[async_trait]
+impl CustomerEdits for FaultyStore {
+    async fn set_birthday(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        birthday: Option<Birthday>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.call("CustomerEdits::set_birthday", self.inner.set_birthday(shop, customer, birthday, at)).await
     }
 }
 

@@ -702,6 +702,11 @@ async fn api_flow(api: &ApiService) -> String {
     json_of(&call(api, "POST", &redemptions, Some(pooled)).await, 200);
     let generated = json!({"idempotency_key": "iam-generated-1", "reward": GENERATED_REWARD});
     let generated = json_of(&call(api, "POST", &redemptions, Some(generated)).await, 201);
+    json_of(&call(api, "PUT", &format!("{customer}/birthday"), Some(json!({"birthday": "14.07."}))).await, 200);
+    let csv = format!("customer_id,birthday\n{CUSTOMER},14.07.1990\n");
+    let imported =
+        api.handle(request("POST", "/api/shops/shopify-shop/birthdays", &bearer(API_KEY), csv.as_bytes())).await;
+    assert_eq!(imported.status(), 200, "{}", imported.body());
     let review = json!({"customer_id": CUSTOMER, "product_id": PRODUCT, "review_id": "rv-iam", "status": "published"});
     json_of(&call(api, "POST", "/reviews", Some(review)).await, 200);
     json_of(&call(api, "GET", &format!("{customer}/ledger"), None).await, 200);

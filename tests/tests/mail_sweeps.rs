@@ -483,3 +483,96 @@ async fn a_claim_never_confirmed_is_flagged_for_review_after_its_lease_and_never
     }
     assert!(outbox(&app).is_empty(), "nothing was sent, and nothing with a new code");
 }
+
+/// The birthday the merchant API shows for a customer of the mail shop.
+async fn birthday_of(app: &TestApp, name: &str) -> serde_json::Value {
+    let answer = app.get(&format!("/api/shops/{SHOP}/customers/{name}"), &bearer(MAIL_API_KEY)).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["birthday"].clone()
+}
+
+/// A shop whose platform keeps no birthday gives them through the merchant API: one by `PUT`,
+/// many by CSV. The next birthday mail comes from the index the import moved, and the 30-day
+/// guard counts from the import: a birthday given today earns no code this year, one given in
+/// good time does; a file with a bad row writes nothing.
+#[tokio::test]
+async fn birthdays_given_through_the_api_and_a_csv_import_are_greeted_and_the_guard_counts_from_when_they_came() {
+    let app = spawn_app(at("2026-05-01T12:00:00Z")).await;
+    for name in ["ida", "ole", "uwe"] {
+        put_customer(
+            &app,
+            Person { name, country: "DE", locale: "de", birthday: None, since: at("2025-01-01T10:00:00Z") },
+        )
+        .await;
+        set_contact(&app, name, confirmed()).await;
+    }
+    let auth = || {
+        let mut headers = bearer(MAIL_API_KEY);
+        headers.push(("content-type", "text/csv".into()));
+        headers
+    };
+    let api = |path: &str| format!("/api/shops/{SHOP}{path}");
+    // A bad row (30 February) refuses the whole file: nothing is written.
+    let bad = "customer_id,birthday\nida,12.05.1990\nole,30.02.\n";
+    let refused = app.post(&api("/birthdays"), &auth(), bad).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(refused.body["reason"].as_str().unwrap_or_default().contains("line 3"), "{:?}", refused.body);
+    assert_eq!(birthday_of(&app, "ida").await, serde_json::Value::Null, "nothing was imported");
+
+    // On 1 May: ida and ole by file (one unknown row skipped), uwe by PUT.
+    let file = "customer_id,birthday\nida,12.05.1990\nole,--05-12\nnobody,12.05.\n";
+    let imported = app.post(&api("/birthdays"), &auth(), file).await;
+    assert_eq!(imported.status, 200, "{:?}", imported.body);
+    assert_eq!(
+        (&imported.body["rows"], &imported.body["updated"], &imported.body["unknown_customers"]),
+        (&serde_json::json!(3), &serde_json::json!(2), &serde_json::json!(1)),
+        "{:?}",
+        imported.body
+    );
+    assert_eq!(imported.body["unknown_customer_ids"], serde_json::json!(["nobody"]));
+    let put = app
+        .request(
+            reqwest::Method::PUT,
+            &api("/customers/uwe/birthday"),
+            &bearer(MAIL_API_KEY),
+            r#"{"birthday": "12.05."}"#,
+        )
+        .await;
+    let no_year = serde_json::json!({"month": 5, "day": 12, "year": null});
+    assert_eq!((put.status, &put.body["birthday"]), (200, &no_year), "{:?}", put.body);
+    let unknown = app
+        .request(
+            reqwest::Method::PUT,
+            &api("/customers/nobody/birthday"),
+            &bearer(MAIL_API_KEY),
+            r#"{"birthday": "12.05."}"#,
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+    assert_eq!(birthday_of(&app, "ida").await, serde_json::json!({"month": 5, "day": 12, "year": 1990}));
+
+    // Ole clears his; on 12 May ida and uwe are greeted, without a code: their birthdays came
+    // 11 days before.
+    app.clock.set(at("2026-05-03T12:00:00Z"));
+    let cleared = app
+        .request(reqwest::Method::PUT, &api("/customers/ole/birthday"), &bearer(MAIL_API_KEY), r#"{"birthday": null}"#)
+        .await;
+    assert_eq!((cleared.status, &cleared.body["birthday"]), (200, &serde_json::Value::Null), "{:?}", cleared.body);
+    let mut seen = BTreeSet::new();
+    let report = mail_sweep_at(&app, at("2026-05-12T08:05:00Z")).await;
+    assert_eq!(report["sent"], 2, "ida and uwe, not ole: {report}");
+    let mails = new_mails(&app, &mut seen);
+    let names: BTreeSet<&str> = mails.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(names, ["ida", "uwe"].into_iter().collect());
+    for (to, raw) in &mails {
+        assert!(raw.contains("Alles Gute zum Geburtstag"), "{to} is greeted");
+        assert_eq!(code_in(raw), None, "{to}'s birthday came 11 days before it: no code this year");
+    }
+
+    // A year on, the same birthdays have been known long enough: the greeting brings a code.
+    let report = mail_sweep_at(&app, at("2027-05-12T08:05:00Z")).await;
+    assert_eq!(report["sent"], 2, "{report}");
+    let year_on = new_mails(&app, &mut seen);
+    assert_eq!(year_on.iter().map(|(to, _)| to.as_str()).collect::<BTreeSet<_>>(), names);
+    assert!(year_on.iter().all(|(_, raw)| code_in(raw).is_some()), "codes in the second year");
+}

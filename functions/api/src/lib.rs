@@ -6,6 +6,8 @@
 //! | `GET /api/shops/{shop}/customers/{customer}/ledger` | balance and entries, in ledger order |
 //! | `POST /api/shops/{shop}/customers/{customer}/adjustments` | a manual correction |
 //! | `POST /api/shops/{shop}/customers/{customer}/redemptions` | points for a reward's single-use code |
+//! | `PUT /api/shops/{shop}/customers/{customer}/birthday` | the customer's birthday, set or cleared |
+//! | `POST /api/shops/{shop}/birthdays` | birthdays from a CSV file (`customer_id,birthday`) |
 //! | `POST /api/shops/{shop}/reviews` | a review published or unpublished |
 //! | `POST /api/shops/{shop}/rewards/{reward}/codes` | codes made in the shop, into the reward's pool |
 //! | `GET /api/shops/{shop}/codes.csv` | every code, for import into the shop and for the books |
@@ -16,6 +18,7 @@
 //! and product): the same request again changes nothing and answers as the first did.
 
 mod auth;
+mod birthdays;
 mod body;
 mod codes;
 mod reads;
@@ -66,6 +69,8 @@ impl ApiService {
             Route::Ledger(customer) => self.ledger(shop, &customer).await?,
             Route::Adjustments(customer) => self.adjust(shop, &customer, body).await?,
             Route::Redemptions(customer) => self.redeem(shop, &customer, body).await?,
+            Route::Birthday(customer) => self.set_birthday(shop, &customer, body).await?,
+            Route::BirthdaysCsv => self.import_birthdays(shop, body).await?,
             Route::Reviews => self.review(shop, body).await?,
             Route::RewardCodes(reward) => self.import_codes(shop, &reward, body).await?,
             Route::CodesCsv => return self.codes_csv(shop, request.uri().query()).await,

@@ -10,6 +10,8 @@ pub(crate) enum Route {
     Ledger(CustomerId),
     Adjustments(CustomerId),
     Redemptions(CustomerId),
+    Birthday(CustomerId),
+    BirthdaysCsv,
     Reviews,
     RewardCodes(RewardId),
     CodesCsv,
@@ -20,7 +22,12 @@ impl Route {
     pub fn method(&self) -> Method {
         match self {
             Route::Customer(_) | Route::Ledger(_) | Route::CodesCsv => Method::GET,
-            Route::Adjustments(_) | Route::Redemptions(_) | Route::Reviews | Route::RewardCodes(_) => Method::POST,
+            Route::Adjustments(_)
+            | Route::Redemptions(_)
+            | Route::BirthdaysCsv
+            | Route::Reviews
+            | Route::RewardCodes(_) => Method::POST,
+            Route::Birthday(_) => Method::PUT,
         }
     }
 }
@@ -52,6 +59,8 @@ pub(crate) fn parse(path: &str) -> Result<(ShopId, Route), Reply> {
         ["customers", c, "ledger"] => Route::Ledger(customer(c)?),
         ["customers", c, "adjustments"] => Route::Adjustments(customer(c)?),
         ["customers", c, "redemptions"] => Route::Redemptions(customer(c)?),
+        ["customers", c, "birthday"] => Route::Birthday(customer(c)?),
+        ["birthdays"] => Route::BirthdaysCsv,
         ["reviews"] => Route::Reviews,
         ["rewards", r, "codes"] => Route::RewardCodes(RewardId::parse(&decode(r)?).map_err(|_| no_route())?),
         ["codes.csv"] => Route::CodesCsv,

@@ -66,6 +66,50 @@ impl Birthday {
     pub fn month_day(&self) -> String {
         format!("{:02}-{:02}", self.month, self.day)
     }
+
+    /// A birthday as people and shop exports write it: `1992-02-29` or `--02-29` (ISO 8601, the
+    /// second without a year), `02-29`, or the German `29.02.1992` and `29.02.`. Years from 1900
+    /// to 2100; anything else is refused rather than guessed (is `03-04` March or April?).
+    pub fn parse_text(raw: &str) -> Result<Self, InputError> {
+        let invalid = || InputError::Invalid {
+            field: "birthday",
+            reason: "is not a date as YYYY-MM-DD, --MM-DD, MM-DD, DD.MM.YYYY or DD.MM.".into(),
+        };
+        let number = |part: &str, width: usize| {
+            (part.len() == width && part.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| part.parse::<u16>().ok())
+                .flatten()
+        };
+        let text = raw.trim();
+        let (year, month, day) = match text.split('.').collect::<Vec<_>>().as_slice() {
+            [day, month, ""] => (None, number(month, 2), number(day, 2)),
+            [day, month, year] => (Some(number(year, 4).ok_or_else(invalid)?), number(month, 2), number(day, 2)),
+            _ => match text.trim_start_matches("--").split('-').collect::<Vec<_>>().as_slice() {
+                [year, month, day] if !text.starts_with("--") => {
+                    (Some(number(year, 4).ok_or_else(invalid)?), number(month, 2), number(day, 2))
+                }
+                [month, day] => (None, number(month, 2), number(day, 2)),
+                _ => return Err(invalid()),
+            },
+        };
+        let (Some(month), Some(day)) = (month, day) else { return Err(invalid()) };
+        if year.is_some_and(|y| !(1900..=2100).contains(&y)) {
+            return Err(InputError::Invalid {
+                field: "birthday",
+                reason: "the year is not between 1900 and 2100".into(),
+            });
+        }
+        let small = |v: u16| u8::try_from(v).map_err(|_| invalid());
+        Birthday::new(small(month)?, small(day)?, year)
+    }
+
+    /// `YYYY-MM-DD`, or `--MM-DD` without a year (ISO 8601): how the API writes it.
+    pub fn to_text(&self) -> String {
+        match self.year {
+            Some(year) => format!("{year:04}-{}", self.month_day()),
+            None => format!("--{}", self.month_day()),
+        }
+    }
 }
 
 /// What a platform tells us about a customer. Optional fields that arrive empty are left as they
@@ -129,6 +173,20 @@ mod tests {
         assert!(Email::parse("no-at-sign").is_err());
         assert!(Email::parse("a@b@c").is_err());
         assert!(Email::parse("a b@c.de").is_err());
+    }
+
+    #[test]
+    fn a_birthday_is_read_as_people_and_shop_exports_write_it_and_written_back_as_iso() {
+        let read = |raw: &str| Birthday::parse_text(raw).map(|b| b.to_text()).map_err(|e| e.to_string());
+        assert_eq!(read("1992-02-29"), Ok("1992-02-29".into()));
+        assert_eq!(read("--02-29"), Ok("--02-29".into()));
+        assert_eq!(read(" 02-29 "), Ok("--02-29".into()));
+        assert_eq!(read("29.02.1992"), Ok("1992-02-29".into()));
+        assert_eq!(read("29.02."), Ok("--02-29".into()));
+        for wrong in ["", "1993-02-29", "2-9", "02/29", "29.2.1992", "1850-01-01", "01-02-03", "--1992-02-29", "31.04."]
+        {
+            assert!(read(wrong).is_err(), "{wrong:?} read as {:?}", read(wrong));
+        }
     }
 
     #[test]

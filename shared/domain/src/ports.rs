@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::coupon::{Coupon, CouponCode, Issue, IssueRequest};
-use crate::customer::{Customer, Email};
+use crate::customer::{Birthday, Customer, Email};
 use crate::error::{BusError, MailError, ShopApiError, StoreError};
 use crate::events::DomainEvent;
 use crate::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, ShopId};
@@ -71,6 +71,25 @@ pub trait CustomerStore: Send + Sync {
         date: NaiveDate,
         page: PageRequest,
     ) -> Result<Page<CustomerId>, StoreError>;
+}
+
+/// Changes to a customer the customer or the merchant makes, beside the platform's deliveries:
+/// the merchant API, a CSV import, the preference centre.
+#[async_trait]
+pub trait CustomerEdits: Send + Sync {
+    /// Sets the birthday of a live customer, or clears it with `None`. A month and day that
+    /// differ from the stored ones (or a first birthday) are stamped `at` as `birthday_since`, the
+    /// birthday mail's anti-fraud guard; the same month and day again keep their stamp (a year
+    /// added or changed is no new birthday). A later profile from the platform that carries a
+    /// birthday replaces this one, as it replaces any. False, writing nothing, if there is no such
+    /// customer or it was deleted.
+    async fn set_birthday(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        birthday: Option<Birthday>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The points ledger: each customer's entries in position order, appended conditionally.
@@ -222,8 +241,11 @@ pub trait ShopStore: Send + Sync {
 }
 
 /// Everything a store adapter provides.
-pub trait Store: IngestStore + CustomerStore + LedgerStore + TimerStore + CodeStore + ShopStore {}
-impl<T: IngestStore + CustomerStore + LedgerStore + TimerStore + CodeStore + ShopStore> Store for T {}
+pub trait Store:
+    IngestStore + CustomerStore + CustomerEdits + LedgerStore + TimerStore + CodeStore + ShopStore
+{
+}
+impl<T: IngestStore + CustomerStore + CustomerEdits + LedgerStore + TimerStore + CodeStore + ShopStore> Store for T {}
 
 /// Most items one index page returns.
 pub const PAGE_LIMIT_MAX: u32 = 500;

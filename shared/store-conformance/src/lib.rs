@@ -59,6 +59,7 @@ macro_rules! conformance_tests {
             a_deleted_customer_takes_no_newer_profile_and_no_last_order,
             deleting_an_unknown_customer_leaves_a_tombstone_no_late_profile_or_order_revives,
             a_birthday_remembers_when_it_was_first_stored,
+            a_birthday_set_by_the_customer_or_merchant_moves_the_index_and_its_stamp_only_when_it_changes,
             // Orders through ingest.
             a_recorded_order_is_stored,
             a_newer_order_version_replaces_the_stored_order,

@@ -10,7 +10,7 @@ use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
 use stammkunde_domain::ingest::PrivacyRequest;
 use stammkunde_domain::ledger::Balance;
 use stammkunde_domain::order::Order;
-use stammkunde_domain::ports::{CustomerStore, Page, PageRequest, PAGE_LIMIT_MAX};
+use stammkunde_domain::ports::{CustomerEdits, CustomerStore, Page, PageRequest, PAGE_LIMIT_MAX};
 use stammkunde_domain::refund::Refund;
 
 use crate::codec::{self, corrupt};
@@ -288,6 +288,53 @@ fn index_page(
     items.truncate(limit as usize);
     let next = if more { items.last().map(codec::cursor_after) } else { None };
     Ok(Page { items, next })
+}
+
+#[async_trait]
+impl CustomerEdits for SqliteStore {
+    async fn set_birthday(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        birthday: Option<Birthday>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (shop, customer) = (shop.clone(), customer.clone());
+        let at = codec::timestamp(&at)?;
+        self.writer.write(move |tx| set_birthday(tx, &shop, &customer, birthday.as_ref(), &at)).await
+    }
+}
+
+/// One guarded statement: only a live customer's row changes, and `birthday_since` moves only
+/// with the month and day (SET reads the row as it was).
+fn set_birthday(
+    conn: &Connection,
+    shop: &ShopId,
+    customer: &CustomerId,
+    birthday: Option<&Birthday>,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE customers SET
+                 birthday_since = CASE WHEN ?3 IS NULL THEN NULL
+                                       WHEN birthday_month IS NOT ?3 OR birthday_day IS NOT ?4 THEN ?6
+                                       ELSE birthday_since END,
+                 birthday_month = ?3, birthday_day = ?4, birthday_year = ?5
+             WHERE shop = ?1 AND customer_id = ?2 AND deleted_at IS NULL",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                shop.as_str(),
+                customer.as_str(),
+                birthday.map(|b| b.month),
+                birthday.map(|b| b.day),
+                birthday.and_then(|b| b.year),
+                at,
+            ])
+        })
+        .or_store("setting a birthday")?;
+    Ok(changed == 1)
 }
 
 #[async_trait]

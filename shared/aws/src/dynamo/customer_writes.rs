@@ -23,31 +23,36 @@
 //! with the first birthday) stamps `bs`, the time the birthday was stored since, with its
 //! `source_updated_at` (an unstamped profile, which only ever creates the item, leaves `bs` out:
 //! a birthday of unknown age). The same month and day again, or no birthday, keep `bs`. The
-//! comparison is made in `plan`, on the birthday read with the guards, and that read is pinned
-//! too: `bd` changes only with a profile that applies, which changes `su` or the item's
-//! existence. So `bs` is part of the same conditional write as the birthday, and a stale profile
-//! or a deleted customer (which write nothing) never move it. One `bs` per item, overwritten, so
-//! the item does not grow with every birthday it ever had.
+//! comparison is made in `plan`, on the birthday read with the guards, and `bd` is pinned as
+//! read too (`write_birthday`, the merchant's `set_birthday`, changes it without `su`). So `bs`
+//! is part of the same conditional write as the birthday, and a stale profile or a deleted
+//! customer (which write nothing) never move it. One `bs` per item, overwritten, so the item does
+//! not grow with every birthday it ever had. `write_birthday` reads the same guards, writes only
+//! to a live item, and sets `bd`, `g2` and (for a new month and day) `bs`, or removes all three.
 //!
 //! Every write also sets the shop's listing key `g7` (`by_shop`): it creates the item's entry in
 //! that index, or sets the value it already has (which costs no index write).
 //!
-//! Every write to a profile item changes at least one guard (existence, `su`, `lo`, `da`), so an
-//! UpdateItem conditional on all four still seeing what was read applies exactly what was decided.
+//! Every write to a profile item changes at least one guard (existence, `su`, `lo`, `da`, `bd`),
+//! so an UpdateItem conditional on all of them still seeing what was read applies exactly what
+//! was decided.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use stammkunde_domain::customer::CustomerProfile;
+use stammkunde_domain::customer::{Birthday, CustomerProfile};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 
 use super::codec::customer::{
-    profile_attributes, stored_month_day, BIRTHDAY, BIRTHDAY_SINCE, DELETED_AT, LAST_ORDER_AT, SOURCE_UPDATED_AT,
+    birthday_attributes, profile_attributes, stored_month_day, BIRTHDAY, BIRTHDAY_SINCE, DELETED_AT, LAST_ORDER_AT,
+    SOURCE_UPDATED_AT,
 };
 use super::codec::{key_item, s, time, Item, Reader};
 use super::errors::{contention, store_error};
 use super::expr::Expr;
-use super::schema::{last_order_index_value, profile_key, shop_customers_index_value, Key, BY_LAST_ORDER, BY_SHOP, PK};
+use super::schema::{
+    last_order_index_value, profile_key, shop_customers_index_value, Key, BY_BIRTHDAY, BY_LAST_ORDER, BY_SHOP, PK,
+};
 use super::{conflict_backoff, DynamoStore};
 
 /// Read–decide–write rounds before a customer write that keeps losing races reports contention.
@@ -72,8 +77,10 @@ pub(super) struct Guards {
     pub(super) source_updated_at: Option<DateTime<Utc>>,
     /// `lo`.
     pub(super) last_order_at: Option<DateTime<Utc>>,
-    /// The month and day (`MM-DD`) of `bd`. Not a guard of its own: it changes only with one.
+    /// The month and day (`MM-DD`) of `bd`.
     pub(super) birthday: Option<String>,
+    /// `bd` as stored: a guard, since `set_birthday` changes it without `su`.
+    pub(super) birthday_stored: Option<String>,
     /// `bs`.
     pub(super) birthday_since: Option<DateTime<Utc>>,
 }
@@ -161,6 +168,26 @@ pub(super) fn plan(shop: &ShopId, read: &Guards, parts: &[Part<'_>]) -> Plan {
     Plan { applied, set, remove }
 }
 
+/// What `set_birthday` SETs and REMOVEs on a live customer's item: the birthday and its index key,
+/// and `bs` when the month and day are new; clearing removes all three. Pure.
+fn birthday_change(
+    shop: &ShopId,
+    read: &Guards,
+    birthday: Option<&Birthday>,
+    at: DateTime<Utc>,
+) -> (Vec<(&'static str, AttributeValue)>, Vec<&'static str>) {
+    match birthday {
+        Some(birthday) => {
+            let mut set = birthday_attributes(shop, birthday).to_vec();
+            if read.birthday.as_deref() != Some(birthday.month_day().as_str()) {
+                set.push((BIRTHDAY_SINCE, time(at)));
+            }
+            (set, Vec::new())
+        }
+        None => (Vec::new(), vec![BIRTHDAY, BY_BIRTHDAY.attribute, BIRTHDAY_SINCE]),
+    }
+}
+
 /// The profile item `parts` leave for a customer not stored yet: exactly what `write_customer`
 /// writes then (for the capacity estimates in `items`).
 pub(super) fn new_customer_item(shop: &ShopId, customer: &CustomerId, parts: &[Part<'_>]) -> Item {
@@ -185,6 +212,11 @@ fn pinned(expr: &mut Expr, read: &Guards) -> String {
             None => format!("attribute_not_exists({name})"),
         });
     }
+    let name = expr.name(BIRTHDAY);
+    conditions.push(match &read.birthday_stored {
+        Some(stored) => format!("{name} = {}", expr.value(s(stored))),
+        None => format!("attribute_not_exists({name})"),
+    });
     conditions.join(" AND ")
 }
 
@@ -239,8 +271,35 @@ impl DynamoStore {
             source_updated_at: r.opt_time(SOURCE_UPDATED_AT)?,
             last_order_at: r.opt_time(LAST_ORDER_AT)?,
             birthday: stored_month_day(&r)?,
+            birthday_stored: r.opt_s(BIRTHDAY)?.map(str::to_owned),
             birthday_since: r.opt_time(BIRTHDAY_SINCE)?,
         })
+    }
+
+    /// `CustomerEdits::set_birthday`: a read of the guards, then one UpdateItem pinned to them, so
+    /// a delivery in between (or a second edit) makes it read again.
+    pub(super) async fn write_birthday(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        birthday: Option<&Birthday>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = profile_key(shop, customer);
+        for attempt in 0..WRITE_ATTEMPTS_MAX {
+            if attempt > 0 {
+                tokio::time::sleep(conflict_backoff(attempt)).await;
+            }
+            let read = self.read_guards(&key).await?;
+            if !read.exists || read.deleted {
+                return Ok(false);
+            }
+            let (set, remove) = birthday_change(shop, &read, birthday, at);
+            if self.write_pinned(&key, &read, set, &remove).await? {
+                return Ok(true);
+            }
+        }
+        Err(contention(&key.label()))
     }
 
     /// The UpdateItem: SET `set` and REMOVE `remove`, if the guards are still `read`. False if
@@ -255,11 +314,12 @@ impl DynamoStore {
         let mut expr = Expr::default();
         // Never empty when called: a plan that writes always sets the `by_shop` key (`plan`), so
         // even a profile without any field creates its item with one UpdateItem.
-        let mut update = expr.set_clause(set).unwrap_or_default();
+        let mut clauses: Vec<String> = expr.set_clause(set).into_iter().collect();
         if !remove.is_empty() {
             let names: Vec<String> = remove.iter().map(|name| expr.name(name)).collect();
-            update.push_str(&format!(" REMOVE {}", names.join(", ")));
+            clauses.push(format!("REMOVE {}", names.join(", ")));
         }
+        let update = clauses.join(" ");
         let condition = pinned(&mut expr, read);
         self.update_if(key, update, condition, expr).await
     }
@@ -404,9 +464,31 @@ mod tests {
         let mut expr = Expr::default();
         assert_eq!(
             pinned(&mut expr, &stored(Some(1), None)),
-            "attribute_exists(#pk) AND attribute_not_exists(#da) AND #su = :v0 AND attribute_not_exists(#lo)"
+            "attribute_exists(#pk) AND attribute_not_exists(#da) AND #su = :v0 AND attribute_not_exists(#lo) \
+             AND attribute_not_exists(#bd)"
         );
         assert_eq!(expr.values().and_then(|v| v.get(":v0").cloned()), Some(time(at(1))));
+        // The birthday is pinned as stored: `set_birthday` changes it without `su`.
+        let mut expr = Expr::default();
+        let with_birthday = Guards { birthday_stored: Some("1990-07-14".into()), ..stored(Some(1), None) };
+        assert!(pinned(&mut expr, &with_birthday).ends_with("AND #bd = :v1"));
+        assert_eq!(expr.values().and_then(|v| v.get(":v1").cloned()), Some(s("1990-07-14")));
+    }
+
+    #[test]
+    fn a_birthday_set_moves_its_index_key_and_stamps_only_a_new_month_and_day() {
+        let birthday = |month, day, year| stammkunde_domain::customer::Birthday::new(month, day, year).ok();
+        let names = |change: &(Vec<(&'static str, AttributeValue)>, Vec<&'static str>)| {
+            (change.0.iter().map(|(name, _)| *name).collect::<Vec<_>>(), change.1.clone())
+        };
+        let first = birthday_change(&shop(), &stored(Some(0), None), birthday(7, 14, None).as_ref(), at(5));
+        assert_eq!(names(&first), (vec!["bd", "g2", "bs"], vec![]));
+        assert_eq!(first.0[1].1, s("demo#B#07-14"));
+        let known = Guards { birthday: Some("07-14".into()), ..stored(Some(0), None) };
+        let same = birthday_change(&shop(), &known, birthday(7, 14, Some(1990)).as_ref(), at(6));
+        assert_eq!(names(&same), (vec!["bd", "g2"], vec![]), "a year added is no new birthday");
+        let cleared = birthday_change(&shop(), &known, None, at(7));
+        assert_eq!(names(&cleared), (vec![], vec!["bd", "g2", "bs"]));
     }
 
     #[test]

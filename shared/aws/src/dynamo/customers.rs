@@ -2,13 +2,13 @@
 //! Scan).
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use stammkunde_domain::customer::{Birthday, Customer, Email};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
 use stammkunde_domain::ingest::PrivacyRequest;
 use stammkunde_domain::order::Order;
-use stammkunde_domain::ports::{CustomerStore, Page, PageRequest};
+use stammkunde_domain::ports::{CustomerEdits, CustomerStore, Page, PageRequest};
 use stammkunde_domain::refund::Refund;
 
 use super::codec::customer::decode_customer;
@@ -23,6 +23,19 @@ use super::schema::{
     SK_LEDGER_PREFIX, SK_PROFILE,
 };
 use super::DynamoStore;
+
+#[async_trait]
+impl CustomerEdits for DynamoStore {
+    async fn set_birthday(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        birthday: Option<Birthday>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write_birthday(shop, customer, birthday.as_ref(), at).await
+    }
+}
 
 #[async_trait]
 impl CustomerStore for DynamoStore {

@@ -1,9 +1,12 @@
-//! Customers as ingest changes them: `UpsertCustomer` and `DeleteCustomer`.
+//! Customers as ingest changes them (`UpsertCustomer`, `DeleteCustomer`), and the birthday the
+//! customer or the merchant sets.
 
-use stammkunde_domain::customer::{Customer, CustomerProfile};
+use stammkunde_domain::customer::{Birthday, Customer, CustomerProfile};
+use stammkunde_domain::error::cause_chain;
+use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::ingest::Change;
 use stammkunde_domain::ledger::Balance;
-use stammkunde_domain::ports::Store;
+use stammkunde_domain::ports::{PageRequest, Store};
 
 use super::{apply_new, customer};
 use crate::fixtures::{self, at, upsert};
@@ -193,4 +196,75 @@ pub async fn a_birthday_remembers_when_it_was_first_stored(store: &dyn Store) {
     let other = fixtures::customer_id("c2");
     apply_new(store, &shop, &[upsert(fixtures::bare_profile(&shop, &other, Some(at(1))))]).await;
     assert_eq!(read(customer(store, &shop, &other).await), None);
+}
+
+async fn set_birthday(
+    store: &dyn Store,
+    shop: &ShopId,
+    id: &CustomerId,
+    birthday: Option<Birthday>,
+    minutes: i64,
+) -> bool {
+    let set = store.set_birthday(shop, id, birthday, at(minutes)).await;
+    set.unwrap_or_else(|e| panic!("set_birthday: {}", cause_chain(&e)))
+}
+
+async fn birthday_page(store: &dyn Store, shop: &ShopId, month: u8, day: u8) -> Vec<CustomerId> {
+    let page = store.customers_by_birthday(shop, month, day, PageRequest::first(10)).await;
+    page.unwrap_or_else(|e| panic!("customers_by_birthday: {}", cause_chain(&e))).items
+}
+
+/// `CustomerEdits::set_birthday`: the birthday of a live customer, set, changed and cleared; the
+/// birthday index and the anti-fraud stamp follow; the rest of the profile stays; unknown and
+/// deleted customers take nothing.
+pub async fn a_birthday_set_by_the_customer_or_merchant_moves_the_index_and_its_stamp_only_when_it_changes(
+    store: &dyn Store,
+) {
+    let shop = fixtures::shop("birthday-edit");
+    let id = fixtures::customer_id("c1");
+    let set = |birthday, minutes| set_birthday(store, &shop, &id, birthday, minutes);
+    let by_birthday = |month, day| birthday_page(store, &shop, month, day);
+    assert!(!set(Some(fixtures::birthday(3, 1, None)), 0).await, "an unknown customer takes nothing");
+    assert_eq!(customer(store, &shop, &id).await, None, "and is not created");
+
+    let profile = fixtures::bare_profile(&shop, &id, Some(at(0)));
+    apply_new(store, &shop, &[upsert(CustomerProfile { first_name: Some("Anna".into()), ..profile })]).await;
+    assert!(set(Some(fixtures::birthday(2, 29, Some(1992))), 10).await);
+    let stored = customer(store, &shop, &id).await.unwrap_or_else(|| panic!("the customer"));
+    assert_eq!(stored.profile.birthday, Some(fixtures::birthday(2, 29, Some(1992))));
+    assert_eq!(stored.birthday_since, Some(at(10)), "a first birthday is stamped when it was set");
+    assert_eq!(stored.profile.first_name.as_deref(), Some("Anna"), "the rest of the profile stays");
+    assert_eq!(by_birthday(2, 29).await, vec![id.clone()]);
+
+    // The same month and day without the year: no new birthday, the stamp stays.
+    assert!(set(Some(fixtures::birthday(2, 29, None)), 20).await);
+    let stored = customer(store, &shop, &id).await.unwrap_or_else(|| panic!("the customer"));
+    assert_eq!((stored.profile.birthday, stored.birthday_since), (Some(fixtures::birthday(2, 29, None)), Some(at(10))));
+
+    // Another day: the index moves and the stamp with it.
+    assert!(set(Some(fixtures::birthday(11, 5, None)), 30).await);
+    assert_eq!(customer(store, &shop, &id).await.and_then(|c| c.birthday_since), Some(at(30)));
+    assert_eq!(by_birthday(2, 29).await, Vec::<CustomerId>::new(), "the old day lists it no more");
+    assert_eq!(by_birthday(11, 5).await, vec![id.clone()]);
+
+    // Cleared: no birthday, no stamp, not in the index.
+    assert!(set(None, 40).await);
+    let stored = customer(store, &shop, &id).await.unwrap_or_else(|| panic!("the customer"));
+    assert_eq!((stored.profile.birthday, stored.birthday_since), (None, None));
+    assert_eq!(by_birthday(11, 5).await, Vec::<CustomerId>::new());
+
+    // A later platform profile without a birthday keeps the one set here.
+    assert!(set(Some(fixtures::birthday(6, 1, None)), 50).await);
+    apply_new(store, &shop, &[upsert(fixtures::bare_profile(&shop, &id, Some(at(60))))]).await;
+    assert_eq!(
+        customer(store, &shop, &id).await.and_then(|c| c.profile.birthday),
+        Some(fixtures::birthday(6, 1, None))
+    );
+
+    // Deleted by the platform: nothing of the person is written again.
+    let delete = Change::DeleteCustomer { shop: shop.clone(), customer_id: id.clone(), at: at(70) };
+    apply_new(store, &shop, &[delete]).await;
+    let tombstone = customer(store, &shop, &id).await;
+    assert!(!set(Some(fixtures::birthday(1, 1, None)), 80).await, "a deleted customer takes nothing");
+    assert_eq!(customer(store, &shop, &id).await, tombstone);
 }

@@ -47,8 +47,7 @@ pub(crate) fn profile_attributes(profile: &CustomerProfile) -> Vec<(&'static str
         }
     }
     if let Some(birthday) = &profile.birthday {
-        out.push((BIRTHDAY, s(encode_birthday(birthday))));
-        out.push((BY_BIRTHDAY.attribute, s(birthday_index_value(shop, &birthday.month_day()))));
+        out.extend(birthday_attributes(shop, birthday));
     }
     if let Some(flag) = profile.accepts_email_marketing {
         out.push((MARKETING, AttributeValue::Bool(flag)));
@@ -57,6 +56,14 @@ pub(crate) fn profile_attributes(profile: &CustomerProfile) -> Vec<(&'static str
         out.push((SOURCE_UPDATED_AT, time(at)));
     }
     out
+}
+
+/// The birthday and its `by_birthday` key.
+pub(crate) fn birthday_attributes(shop: &ShopId, birthday: &Birthday) -> [(&'static str, AttributeValue); 2] {
+    [
+        (BIRTHDAY, s(encode_birthday(birthday))),
+        (BY_BIRTHDAY.attribute, s(birthday_index_value(shop, &birthday.month_day()))),
+    ]
 }
 
 fn encode_birthday(birthday: &Birthday) -> String {
