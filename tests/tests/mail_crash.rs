@@ -380,7 +380,8 @@ impl Observed {
         if scenario == Scenario::BirthdayPool && bound.as_ref().is_some_and(|c| c.as_str() != POOL_CODES[0]) {
             problems.push(format!("the pool gave {bound:?}, not its first code"));
         }
-        if let Some(SendState::Sent { code, .. }) = &self.state {
+        // A sent mail records its code; a flagged one the code the customer may hold.
+        if let Some(SendState::Sent { code, .. } | SendState::Review { code, .. }) = &self.state {
             if *code != self.for_key {
                 problems.push(format!("the send record holds {code:?}, the send's code is {:?}", self.for_key));
             }

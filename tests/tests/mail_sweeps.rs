@@ -467,7 +467,7 @@ async fn a_claim_never_confirmed_is_flagged_for_review_after_its_lease_and_never
         customer_id: id("anna"),
         campaign: Campaign::Birthday,
         date,
-        state: SendState::Claimed { at: at("2026-06-15T07:05:00Z"), code: None },
+        state: SendState::Claimed { at: at("2026-06-15T07:05:00Z") },
     };
     app.app.mail.create_send(&claimed).await.unwrap_or_else(|e| panic!("{e}"));
 

@@ -28,8 +28,9 @@ pub struct MailSend {
 pub enum SendState {
     /// Held back by the frequency cap until `due`.
     Deferred { due: DateTime<Utc> },
-    /// Claimed for sending at `at`; the mailer is being (or was) called.
-    Claimed { at: DateTime<Utc>, code: Option<CouponCode> },
+    /// Claimed for sending at `at`; the mailer is being (or was) called. The code, if the mail has
+    /// one, is drawn after the claim and bound to the send's key (`MailSend::coupon_key`).
+    Claimed { at: DateTime<Utc> },
     /// The mailer accepted it.
     Sent {
         at: DateTime<Utc>,
@@ -41,7 +42,8 @@ pub enum SendState {
         link_digest: Option<String>,
     },
     /// A claim that was never confirmed: the sender died between claim and confirmation, and the
-    /// mail may or may not have gone out. Never sent again automatically; a person looks.
+    /// mail may or may not have gone out. Never sent again automatically; a person looks. `code`
+    /// is the one bound to the send when it was flagged: the customer may hold it.
     Review { at: DateTime<Utc>, claimed_at: DateTime<Utc>, code: Option<CouponCode> },
     /// The mailer refused it for good (a malformed address, a rejected message).
     Failed { at: DateTime<Utc>, reason: String },

@@ -87,9 +87,12 @@ impl MailSweep {
         let expected = match self.mail.send(&shop.id, &candidate.customer_id, candidate.campaign, date).await? {
             None => None,
             Some(MailSend { state: SendState::Deferred { due }, .. }) if due <= now => Some(SendStateKind::Deferred),
-            Some(MailSend { state: SendState::Claimed { at, code }, .. })
+            Some(MailSend { state: SendState::Claimed { at }, .. })
                 if now - at > Duration::minutes(CLAIM_LEASE_MINUTES) =>
             {
+                // The code the customer may hold, for the person who looks.
+                let key = send(SendState::Claimed { at }).coupon_key()?;
+                let code = self.codes.code_for_redemption(&shop.id, &key).await?.map(|c| c.code);
                 let review = send(SendState::Review { at: now, claimed_at: at, code });
                 if self.mail.replace_send(&review, SendStateKind::Claimed).await? {
                     tracing::warn!(send = %review.label(), "a claimed mail was never confirmed: flagged for review, not sent again");
@@ -140,7 +143,7 @@ impl MailSweep {
                 return self.settle(send(SendState::Deferred { due }), expected, Outcome::Deferred).await;
             }
         }
-        let claim = send(SendState::Claimed { at: now, code: None });
+        let claim = send(SendState::Claimed { at: now });
         if !self.write(&claim, expected).await? {
             return Ok(Outcome::LostRace);
         }

@@ -28,7 +28,7 @@ fn send(shop: &ShopId, customer: &CustomerId, campaign: Campaign, day: &str, sta
 }
 
 fn claimed(minutes: i64) -> SendState {
-    SendState::Claimed { at: at(minutes), code: None }
+    SendState::Claimed { at: at(minutes) }
 }
 
 fn deferred(minutes: i64) -> SendState {

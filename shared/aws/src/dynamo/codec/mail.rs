@@ -119,7 +119,7 @@ pub(crate) fn encode_send(send: &MailSend) -> Result<Item, StoreError> {
     }
     match &send.state {
         SendState::Deferred { .. } => {}
-        SendState::Claimed { at: _, code } => put_code(&mut put, code.as_ref()),
+        SendState::Claimed { at: _ } => {}
         SendState::Sent { at, claimed_at: _, message_id, code, link_digest } => {
             put(AT, time(*at));
             put(MESSAGE_ID, s(message_id));
@@ -154,7 +154,7 @@ pub(crate) fn decode_send(shop: &ShopId, item: &Item) -> Result<MailSend, StoreE
     let code = || r.opt_s(CODE)?.map(|t| r.parse(CODE, t, CouponCode::parse)).transpose();
     let state = match kind {
         SendStateKind::Deferred => SendState::Deferred { due: decode_due(shop, item)?.due },
-        SendStateKind::Claimed => SendState::Claimed { at: r.time(CLAIMED_AT)?, code: code()? },
+        SendStateKind::Claimed => SendState::Claimed { at: r.time(CLAIMED_AT)? },
         SendStateKind::Sent => SendState::Sent {
             at: r.time(AT)?,
             claimed_at: r.time(CLAIMED_AT)?,
@@ -338,8 +338,7 @@ mod tests {
         let code = CouponCode::parse("BDAY-1234").ok();
         let states = [
             SendState::Deferred { due: at(1_772_442_000, 123) },
-            SendState::Claimed { at: at(1, 0), code: code.clone() },
-            SendState::Claimed { at: at(1, 0), code: None },
+            SendState::Claimed { at: at(1, 0) },
             SendState::Sent {
                 at: at(2, 0),
                 claimed_at: at(1, 0),
@@ -354,6 +353,7 @@ mod tests {
                 code: None,
                 link_digest: None,
             },
+            SendState::Review { at: at(3, 0), claimed_at: at(1, 0), code: code.clone() },
             SendState::Review { at: at(3, 0), claimed_at: at(1, 0), code: None },
             SendState::Failed { at: at(4, 0), reason: "rejected".into() },
             SendState::Dropped { at: at(5, 0) },
