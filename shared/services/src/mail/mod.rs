@@ -4,7 +4,9 @@
 pub mod feedback;
 pub mod links;
 pub mod message;
+mod prepare;
 pub mod render;
+mod schedule;
 mod send;
 mod sources;
 pub mod sweep;

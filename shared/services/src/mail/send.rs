@@ -1,6 +1,6 @@
 //! One candidate, considered: is the mail due in the customer's local time, allowed, within the
-//! cap? Then claim it (the send record's conditional create), issue its code, render, hand it to
-//! the mailer, and record what happened.
+//! cap? Then claim it (the send record's conditional create), have it prepared (`prepare`: its
+//! code and message), hand it to the mailer, and record what happened.
 //!
 //! The order of those steps is what makes a mail go out once: nothing is sent without a claim,
 //! a claim is released only when the mail certainly did not go out, and a claim that was never
@@ -9,25 +9,18 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use stammkunde_domain::config::{Locale, ShopConfig};
-use stammkunde_domain::coupon::{Coupon, Issue, IssueRequest};
+use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, MailError};
-use stammkunde_domain::ledger::{EntryDetail, EntryKind, LedgerEntry};
 use stammkunde_domain::mail::cap::{cap_frees_at, is_capped};
 use stammkunde_domain::mail::contact::{permission, AddressDigest};
-use stammkunde_domain::mail::due::{birthday_due, birthday_earns_code, due_on, win_back_date};
-use stammkunde_domain::mail::feedback::ses_tag_value;
-use stammkunde_domain::mail::ledger_mail::mail_for_entry;
+use stammkunde_domain::mail::due::{birthday_due, due_on, win_back_date};
 use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::slot::{in_quiet_hours, local, next_send_slot};
 use stammkunde_domain::mail::zone::customer_zone;
 use stammkunde_domain::mail::{Campaign, LegalBasis, MailClass, MailSend, Refusal, SendState, SendStateKind};
-use stammkunde_domain::ports::{CreateOutcome, OutgoingMail};
+use stammkunde_domain::ports::CreateOutcome;
 
-use super::links::mint_links;
-use super::message::{build_message, parse_sender, Envelope};
-use super::render::MailView;
 use super::sources::Candidate;
 use super::sweep::{MailSweep, MailSweepError};
 
@@ -46,15 +39,6 @@ pub(super) enum Outcome {
     Done,
     /// Another sweep claimed it first.
     LostRace,
-}
-
-/// A claimed send, ready to go.
-struct Prepared {
-    mail: OutgoingMail,
-    coupon: Option<Coupon>,
-    /// Whether this send issued the coupon (a reminder repeats the win-back's code).
-    coupon_is_new: bool,
-    link_digest: String,
 }
 
 impl MailSweep {
@@ -283,208 +267,6 @@ impl MailSweep {
         }
         Ok(Outcome::Retry)
     }
-
-    /// The code, the links and the finished message. `None`: the reward's pool is empty.
-    async fn prepare(
-        &self,
-        shop: &ShopConfig,
-        customer: &Customer,
-        claim: &MailSend,
-        basis: LegalBasis,
-        zone: Tz,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Prepared>, MailSweepError> {
-        let Some(email) = customer.profile.email.as_ref() else { return Ok(None) };
-        let (coupon, coupon_is_new) = match self.coupon(shop, customer, claim, zone, now).await? {
-            CouponChoice::None => (None, false),
-            CouponChoice::PoolEmpty => {
-                tracing::warn!(send = %claim.label(), "the reward's code pool is empty: the mail waits for codes");
-                return Ok(None);
-            }
-            CouponChoice::Issued(coupon) => (Some(coupon), true),
-            CouponChoice::Repeated(coupon) => (Some(coupon), false),
-        };
-        let (amount, amount_date) = self.amount(shop, claim, zone).await?;
-        let links = mint_links(&self.public_url);
-        let rule = &shop.mail;
-        let view = MailView {
-            campaign: claim.campaign,
-            locale: customer_locale(customer, shop),
-            shop_name: rule.shop_name.clone(),
-            shop_url: rule.shop_url.clone(),
-            colour: rule.colour.clone(),
-            logo_url: rule.logo_url.clone(),
-            imprint: rule.imprint.clone(),
-            first_name: customer.profile.first_name.clone(),
-            points_available: customer.balance.available,
-            points_pending: customer.balance.pending,
-            code: coupon.as_ref().map(|c| c.code.to_string()),
-            code_valid_until: coupon
-                .as_ref()
-                .and_then(|c| c.issue.as_ref())
-                .map(|i| i.expires_at.with_timezone(&zone).date_naive()),
-            amount,
-            amount_date,
-            unsubscribe_url: links.unsubscribe_url.clone(),
-            preferences_url: links.preferences_url.clone(),
-            objection_notice: basis == LegalBasis::ExistingCustomer,
-        };
-        let rendered = self.renderer.render(&view)?;
-        let label = format!("{}-{}-{}-{}", shop.id, claim.customer_id, claim.campaign, claim.date);
-        let message_id = message_id(&label, now);
-        let raw = build_message(
-            &Envelope {
-                shop: &shop.id,
-                campaign: claim.campaign,
-                from: &rule.from,
-                reply_to: rule.reply_to.as_deref(),
-                to: email,
-                to_name: customer.profile.first_name.as_deref(),
-                unsubscribe_url: &links.unsubscribe_url,
-                unsubscribe_mailto: rule.unsubscribe_mailto.as_deref(),
-                shop_name: &rule.shop_name,
-                date: now,
-                message_id: &message_id,
-            },
-            &rendered,
-        )?;
-        let (_, from_address) = parse_sender(&rule.from)?;
-        let mail = OutgoingMail {
-            shop: shop.id.clone(),
-            from_address,
-            to: email.clone(),
-            raw,
-            configuration_set: rule.configuration_set.clone(),
-            tags: vec![
-                ("shop".into(), ses_tag_value(shop.id.as_str())),
-                ("campaign".into(), claim.campaign.as_str().into()),
-            ],
-            label,
-        };
-        Ok(Some(Prepared { mail, coupon, coupon_is_new, link_digest: links.token_digest }))
-    }
-
-    async fn coupon(
-        &self,
-        shop: &ShopConfig,
-        customer: &Customer,
-        claim: &MailSend,
-        zone: Tz,
-        now: DateTime<Utc>,
-    ) -> Result<CouponChoice, MailSweepError> {
-        let rule = &shop.mail;
-        let reward_id = match claim.campaign {
-            Campaign::Birthday => rule
-                .birthday
-                .reward
-                .as_ref()
-                .filter(|_| birthday_earns_code(customer.birthday_since, claim.date, zone, &rule.birthday)),
-            Campaign::WinBack => rule.win_back.reward.as_ref(),
-            Campaign::PostPurchase | Campaign::PointsExpiring | Campaign::RefundNotice => None,
-            Campaign::WinBackReminder => {
-                // The reminder repeats the win-back mail's code while it is valid.
-                let win_back = claim.date - Duration::days(i64::from(rule.win_back.reminder_after_days.unwrap_or(0)));
-                let sent = self.mail.send(&shop.id, &claim.customer_id, Campaign::WinBack, win_back).await?;
-                let code = sent.and_then(|s| match s.state {
-                    SendState::Sent { code, .. } => code,
-                    _ => None,
-                });
-                return Ok(match code {
-                    Some(code) => match self.codes.code(&shop.id, &code).await? {
-                        Some(coupon) if coupon.issue.as_ref().is_some_and(|i| i.expires_at > now) => {
-                            CouponChoice::Repeated(coupon)
-                        }
-                        _ => CouponChoice::None,
-                    },
-                    None => CouponChoice::None,
-                });
-            }
-        };
-        let Some(reward) = reward_id.and_then(|id| shop.reward(id)) else { return Ok(CouponChoice::None) };
-        let request = IssueRequest {
-            shop: shop.id.clone(),
-            reward: reward.id.clone(),
-            code_prefix: reward.code_prefix.clone(),
-            issue: Issue {
-                customer_id: claim.customer_id.clone(),
-                redemption: claim.coupon_key()?,
-                issued_at: now,
-                expires_at: now + Duration::days(i64::from(reward.valid_days)),
-            },
-        };
-        Ok(match self.coupons.issuer(reward.codes).issue(&request).await? {
-            Some(coupon) => CouponChoice::Issued(coupon),
-            None => CouponChoice::PoolEmpty,
-        })
-    }
-
-    /// What a points mail reports, from the ledger: the points expiring (and when), or the points
-    /// reversals took back on the mail's day.
-    async fn amount(
-        &self,
-        shop: &ShopConfig,
-        claim: &MailSend,
-        zone: Tz,
-    ) -> Result<(Option<i64>, Option<NaiveDate>), MailSweepError> {
-        if !matches!(claim.campaign, Campaign::PointsExpiring | Campaign::RefundNotice) {
-            return Ok((None, None));
-        }
-        let entries = self.ledger.entries(&shop.id, &claim.customer_id).await?;
-        let on_day = |e: &&LedgerEntry| e.created_at.with_timezone(&zone).date_naive() == claim.date;
-        Ok(match claim.campaign {
-            // The day's latest notice.
-            Campaign::PointsExpiring => entries
-                .iter()
-                .rev()
-                .filter(on_day)
-                .find_map(|e| match &e.detail {
-                    EntryDetail::ExpiryNotice { points, expires_at } => {
-                        Some((Some(*points), Some(expires_at.with_timezone(&zone).date_naive())))
-                    }
-                    _ => None,
-                })
-                .unwrap_or((None, None)),
-            _ => {
-                let taken: i64 = entries
-                    .iter()
-                    .filter(on_day)
-                    .filter_map(|e| match &e.detail {
-                        EntryDetail::Reversal(detail) => Some(detail.points()),
-                        _ => None,
-                    })
-                    .sum();
-                ((taken > 0).then_some(taken), Some(claim.date))
-            }
-        })
-    }
-
-    /// Records the mail a ledger entry calls for as a deferred send, due at its slot (once: the
-    /// send's key is its campaign and local date, so a redelivered event changes nothing).
-    pub async fn schedule_for_entry(&self, shop: &ShopConfig, entry: &LedgerEntry) -> Result<bool, MailSweepError> {
-        if !shop.mail.enabled
-            || !matches!(entry.kind, EntryKind::Reversal | EntryKind::ExpiryNotice | EntryKind::Window)
-        {
-            return Ok(false);
-        }
-        let Some(customer) = self.customers.customer(&shop.id, &entry.customer_id).await? else { return Ok(false) };
-        let contact = self.mail.contact(&shop.id, &entry.customer_id).await?.unwrap_or_default();
-        let zone = customer_zone(contact.time_zone, customer.profile.country.as_deref(), shop.time_zone);
-        let earlier_orders = if entry.kind == EntryKind::Window {
-            let entries = self.ledger.entries(&shop.id, &entry.customer_id).await?;
-            entries.iter().filter(|e| e.kind == EntryKind::Earn && e.order_id != entry.order_id).count()
-        } else {
-            0
-        };
-        let Some(mail) = mail_for_entry(entry, earlier_orders, zone, &shop.mail) else { return Ok(false) };
-        let send = MailSend {
-            shop: shop.id.clone(),
-            customer_id: entry.customer_id.clone(),
-            campaign: mail.campaign,
-            date: mail.date,
-            state: SendState::Deferred { due: mail.due },
-        };
-        Ok(self.mail.create_send(&send).await? == CreateOutcome::Created)
-    }
 }
 
 /// Who a claimed mail goes to: the customer, the legal basis it goes on, their zone.
@@ -492,13 +274,6 @@ struct Recipient<'a> {
     customer: &'a Customer,
     basis: LegalBasis,
     zone: Tz,
-}
-
-enum CouponChoice {
-    None,
-    PoolEmpty,
-    Issued(Coupon),
-    Repeated(Coupon),
 }
 
 /// Marketing and points mail go from the send hour until quiet hours; transactional at any hour.
@@ -514,20 +289,4 @@ fn in_sending_hours(class: MailClass, now: DateTime<Utc>, zone: Tz, shop: &ShopC
 /// Whether a mail for `date` arriving on `day` would be meaningless.
 fn is_late(campaign: Campaign, date: NaiveDate, day: NaiveDate) -> bool {
     campaign.late_days_max().is_some_and(|max| (day - date).num_days() > max)
-}
-
-/// The customer's language if we write it (German or English), else the shop's.
-fn customer_locale(customer: &Customer, shop: &ShopConfig) -> Locale {
-    match customer.profile.locale.as_deref().map(|l| l.get(..2).unwrap_or(l).to_ascii_lowercase()) {
-        Some(l) if l == "de" => Locale::De,
-        Some(l) if l == "en" => Locale::En,
-        _ => shop.locale,
-    }
-}
-
-/// A Message-ID local part: unique per message, no PII.
-fn message_id(label: &str, now: DateTime<Utc>) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{label}|{}", now.timestamp_nanos_opt().unwrap_or_default()).as_bytes());
-    format!("sk.{}", hex::encode(&digest[..12]))
 }
