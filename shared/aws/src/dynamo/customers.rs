@@ -20,9 +20,9 @@ use super::paging::IndexPage;
 use super::schema::{
     birthday_index_value, customer_from_pk, customer_pk, email_index_value, last_order_index_value, order_key,
     privacy_pk, shop_customers_index_value, CustomerIndex, BY_BIRTHDAY, BY_EMAIL, BY_LAST_ORDER, BY_SHOP, PK, SK,
-    SK_LEDGER_PREFIX, SK_PROFILE,
+    SK_CUSTOMER_LAST, SK_LEDGER_PREFIX, SK_PROFILE,
 };
-use super::DynamoStore;
+use super::{DynamoStore, SkRange};
 
 #[async_trait]
 impl CustomerEdits for DynamoStore {
@@ -41,10 +41,12 @@ impl CustomerEdits for DynamoStore {
 impl CustomerStore for DynamoStore {
     async fn customer(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<Customer>, StoreError> {
         // The profile (`C`) and the ledger entries (`L#…`) share the customer's partition: one
-        // paginated Query reads them all, and the balance is the replay of the entries (there is
-        // no stored balance to read). Any other item in the partition is not part of the customer
-        // and is skipped.
-        let items = self.query_partition(&customer_pk(shop, customer), None).await?;
+        // paginated Query reads them, and the balance is the replay of the entries (there is no
+        // stored balance to read). Its sort key range is `C` to `L#~`, so the mail records after
+        // them (`M#…`, `MC`) and the timer (`T`) are not read: a customer collects a few dozen
+        // send records a year, and every credit reads the customer.
+        let items =
+            self.query_partition(&customer_pk(shop, customer), SkRange::Between(SK_PROFILE, SK_CUSTOMER_LAST)).await?;
         let mut profile = None;
         let mut ledger = Vec::new();
         for item in &items {
@@ -72,7 +74,7 @@ impl CustomerStore for DynamoStore {
     }
 
     async fn privacy_requests(&self, shop: &ShopId) -> Result<Vec<PrivacyRequest>, StoreError> {
-        let items = self.query_partition(&privacy_pk(shop), None).await?;
+        let items = self.query_partition(&privacy_pk(shop), SkRange::All).await?;
         let mut requests =
             items.iter().map(|item| decode_privacy_request(shop, item)).collect::<Result<Vec<_>, _>>()?;
         requests.sort_by(|a, b| {

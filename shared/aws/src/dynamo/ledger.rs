@@ -34,7 +34,7 @@ use super::codec::Item;
 use super::errors::{contention, corrupt, Reason};
 use super::schema::{customer_pk, ledger_key, SK_LEDGER_PREFIX};
 use super::transact::{any_condition_failed, Transacted, TRANSACTION_ACTIONS_MAX};
-use super::{conflict_backoff, DynamoStore};
+use super::{conflict_backoff, DynamoStore, SkRange};
 
 /// Attempts of one append that keeps meeting another transaction on the same positions (neither
 /// written nor refused: DynamoDB rejects rather than waits). Each attempt sends the same request,
@@ -68,7 +68,7 @@ impl LedgerStore for DynamoStore {
     }
 
     async fn entries(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError> {
-        let items = self.query_partition(&customer_pk(shop, customer), Some(SK_LEDGER_PREFIX)).await?;
+        let items = self.query_partition(&customer_pk(shop, customer), SkRange::Prefix(SK_LEDGER_PREFIX)).await?;
         decode_ledger(shop, customer, &items)
     }
 }

@@ -58,7 +58,7 @@ use super::schema::{
     customer_pk, deferred_index_value, mail_contact_key, mail_send_key, soft_bounces_key, suppression_key, Key,
     BY_DEFERRED, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK_MAIL_SEND_PREFIX,
 };
-use super::{conflict_backoff, update_condition_failed, DynamoStore};
+use super::{conflict_backoff, update_condition_failed, DynamoStore, SkRange};
 
 /// Creates of one send record before giving up: a create fails only while the key is taken, and
 /// is tried again only when the record it met was deleted before it could be read.
@@ -132,7 +132,7 @@ impl MailStore for DynamoStore {
     ) -> Result<Vec<MailSend>, StoreError> {
         // One Query of the customer's send records; a FilterExpression would save no read units
         // (DynamoDB charges for what it reads before filtering), so the claim time is checked here.
-        let items = self.query_partition(&customer_pk(shop, customer), Some(SK_MAIL_SEND_PREFIX)).await?;
+        let items = self.query_partition(&customer_pk(shop, customer), SkRange::Prefix(SK_MAIL_SEND_PREFIX)).await?;
         let mut sends = Vec::new();
         for item in &items {
             let send = decode_send(shop, item)?;

@@ -78,13 +78,21 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Every item of a partition (optionally with a sort key prefix), in sort key order.
-    async fn query_partition(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
+    /// Every item of a partition whose sort key is in `range`, in sort key order.
+    async fn query_partition(&self, pk: &str, range: SkRange<'_>) -> Result<Vec<Item>, StoreError> {
         let mut expr = Expr::default();
         let mut condition = format!("{} = {}", expr.name(PK), expr.value(AttributeValue::S(pk.to_owned())));
-        if let Some(prefix) = sk_prefix {
-            let (sk, value) = (expr.name(SK), expr.value(AttributeValue::S(prefix.to_owned())));
-            condition.push_str(&format!(" AND begins_with({sk}, {value})"));
+        let text = |value: &str| AttributeValue::S(value.to_owned());
+        match range {
+            SkRange::All => {}
+            SkRange::Prefix(prefix) => {
+                let (sk, value) = (expr.name(SK), expr.value(text(prefix)));
+                condition.push_str(&format!(" AND begins_with({sk}, {value})"));
+            }
+            SkRange::Between(low, high) => {
+                let (sk, low, high) = (expr.name(SK), expr.value(text(low)), expr.value(text(high)));
+                condition.push_str(&format!(" AND {sk} BETWEEN {low} AND {high}"));
+            }
         }
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -112,6 +120,15 @@ impl DynamoStore {
             source: None,
         })
     }
+}
+
+/// Which sort keys of a partition a Query reads.
+#[derive(Clone, Copy, Debug)]
+enum SkRange<'a> {
+    All,
+    Prefix(&'a str),
+    /// Inclusive at both ends, as DynamoDB's `BETWEEN`.
+    Between(&'a str, &'a str),
 }
 
 /// Exponential backoff with full jitter, so racing writers spread out instead of colliding again.

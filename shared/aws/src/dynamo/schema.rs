@@ -215,6 +215,9 @@ pub const SK_DELIVERY: &str = "D";
 pub const SK_REGISTRATION: &str = "R";
 pub const SK_UNINSTALL: &str = "U";
 pub const SK_LEDGER_PREFIX: &str = "L#";
+/// The last sort key of a customer as `customer` reads it (profile `C`, then ledger `L#{position}`):
+/// `~` sorts after every digit.
+pub const SK_CUSTOMER_LAST: &str = "L#~";
 pub const SK_TIMER: &str = "T";
 pub const SK_REFUND_PREFIX: &str = "F#";
 pub const SK_CODE: &str = "K";
