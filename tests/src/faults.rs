@@ -8,9 +8,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
+use stammkunde_domain::clock::Clock;
 use stammkunde_domain::coupon::{Coupon, CouponCode, Issue};
 use stammkunde_domain::customer::{Birthday, Customer, Email};
-use stammkunde_domain::error::StoreError;
+use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, ShopId};
 use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
 use stammkunde_domain::ledger::{AppendOutcome, LedgerEntry};
@@ -418,6 +419,53 @@ impl MailStore for FaultyStore {
         at: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         self.call("MailStore::count_soft_bounce", self.inner.count_soft_bounce(shop, address, message_id, at)).await
+    }
+}
+
+/// A case's store: a fresh SQLite database in its own scratch directory, and the same store
+/// behind the fault wrapper.
+pub struct FaultySqlite {
+    /// The store itself, for the test's own reads and set-up: never counted or interrupted.
+    pub sqlite: Arc<SqliteStore>,
+    pub faults: Arc<Faults>,
+    pub store: Arc<FaultyStore>,
+    // Last: the directory outlives the store that has it open.
+    pub dir: tempfile::TempDir,
+}
+
+impl FaultySqlite {
+    pub fn open(prefix: &str, clock: Arc<dyn Clock>) -> FaultySqlite {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(scratch_dir())
+            .unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let sqlite = SqliteStore::open(&dir.path().join("crash.sqlite3"), clock)
+            .unwrap_or_else(|e| panic!("opening SQLite: {}", cause_chain(&e)));
+        let sqlite = Arc::new(sqlite);
+        let faults = Arc::new(Faults::default());
+        let store = Arc::new(FaultyStore { inner: sqlite.clone(), faults: faults.clone() });
+        FaultySqlite { sqlite, faults, store, dir }
+    }
+}
+
+impl Faults {
+    /// Runs one attempt, counted from its first port call and interrupted as planned: `None` if
+    /// the process died, whose future is then dropped where it stood (nothing after it runs).
+    /// Also returns the calls the attempt made, at most `calls_max` (more would be a loop).
+    pub async fn attempt<T>(
+        &self,
+        interrupt: &[Fault],
+        calls_max: usize,
+        work: impl Future<Output = T>,
+    ) -> (Option<T>, Vec<&'static str>) {
+        self.start(interrupt);
+        let done = tokio::select! {
+            done = work => Some(done),
+            () = self.died.notified() => None,
+        };
+        let calls = self.calls();
+        assert!(calls.len() <= calls_max, "an attempt made {} port calls: {calls:?}", calls.len());
+        (done, calls)
     }
 }
 

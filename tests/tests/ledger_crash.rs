@@ -61,7 +61,7 @@ use stammkunde_domain::ports::{
     PAGE_LIMIT_MAX,
 };
 use stammkunde_domain::refund::{Refund, RefundLine};
-use stammkunde_e2e::faults::{scratch_dir, Closer, Fault, Faults, FaultyStore, Mode, MODES};
+use stammkunde_e2e::faults::{Closer, Fault, Faults, FaultySqlite, Mode, MODES};
 use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_points::PointsService;
 use stammkunde_services::sweep::TIER_MARK;
@@ -201,16 +201,8 @@ struct System {
 
 impl System {
     fn open() -> System {
-        let dir = tempfile::Builder::new()
-            .prefix("ledger-crash-")
-            .tempdir_in(scratch_dir())
-            .unwrap_or_else(|e| panic!("tempdir: {e}"));
         let clock = Arc::new(FixedClock::new(t0()));
-        let sqlite = SqliteStore::open(&dir.path().join("crash.sqlite3"), clock.clone())
-            .unwrap_or_else(|e| panic!("opening SQLite: {}", cause_chain(&e)));
-        let sqlite = Arc::new(sqlite);
-        let faults = Arc::new(Faults::default());
-        let store = Arc::new(FaultyStore { inner: sqlite.clone(), faults: faults.clone() });
+        let FaultySqlite { sqlite, faults, store, dir } = FaultySqlite::open("ledger-crash-", clock.clone());
         let events = Arc::new(EventLog::default());
         let bus = InProcessBus::new();
         bus.subscribe(events.clone());
@@ -657,13 +649,8 @@ async fn operate(system: &System, input: &Input) -> Attempt {
 /// An attempt, counted from its first port call, interrupted as planned. A process that dies is
 /// no longer driven: the attempt's future is dropped where it stood.
 async fn attempt(system: &System, input: &Input, interrupt: &[Fault]) -> (Attempt, Vec<&'static str>) {
-    system.faults.start(interrupt);
-    let attempt = tokio::select! {
-        attempt = operate(system, input) => attempt,
-        () = system.faults.died.notified() => Attempt::failed("the process died".into(), true, None),
-    };
-    let calls = system.faults.calls();
-    assert!(calls.len() <= CALLS_MAX, "an attempt made {} port calls: {calls:?}", calls.len());
+    let (attempt, calls) = system.faults.attempt(interrupt, CALLS_MAX, operate(system, input)).await;
+    let attempt = attempt.unwrap_or_else(|| Attempt::failed("the process died".into(), true, None));
     (attempt, calls)
 }
 
