@@ -24,6 +24,7 @@ use stammkunde_domain::config::{AppConfig, ShopDirectory};
 use stammkunde_domain::ports::{MailStore, Store};
 use stammkunde_local::{InProcessBus, OutboxMailer};
 use stammkunde_points::PointsService;
+use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
@@ -49,6 +50,8 @@ pub enum RunnerError {
     Outbox { path: String, source: std::io::Error },
     #[error("the mail templates are broken: {0}")]
     Templates(#[from] stammkunde_services::mail::render::RenderError),
+    #[error("the preference page templates are broken: {0}")]
+    PageTemplates(#[from] minijinja::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -160,6 +163,13 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             clock: clock.clone(),
             shopware_admin: Arc::new(HttpShopwareAdmin::new()),
             public_url: Some(public_url),
+        },
+        preferences: PreferencesService {
+            shops: shops.clone(),
+            customers: sqlite.clone(),
+            mail: sqlite.clone(),
+            clock: clock.clone(),
+            pages: Arc::new(Pages::new()?),
         },
         api: ApiService { shops: shops.clone(), store: store.clone(), ledger, coupons, clock },
         sweeps: sweeps::Sweeps { shops, ledger: sweep, mail: mail_sweep },

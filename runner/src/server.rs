@@ -12,11 +12,13 @@ use std::sync::Arc;
 
 use stammkunde_api::ApiService;
 use stammkunde_http::Reply;
+use stammkunde_preferences::PreferencesService;
 use stammkunde_webhooks::{WebhookService, BODY_BYTES_MAX};
 
 pub struct Functions {
     pub webhooks: WebhookService,
     pub api: ApiService,
+    pub preferences: PreferencesService,
     pub sweeps: crate::sweeps::Sweeps,
     pub outbox: Arc<stammkunde_local::OutboxMailer>,
     /// SES's bounce and complaint events, posted by hand.
@@ -28,6 +30,7 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/webhooks/{*rest}", any(webhooks))
         .route("/api/{*rest}", any(api))
+        .route("/u/{token}", any(preferences))
         // Local only: what the schedules do on AWS, on demand.
         .route("/dev/sweeps/{sweep}", post(sweep))
         .route("/dev/outbox", get(outbox_list))
@@ -50,6 +53,13 @@ async fn webhooks(State(functions): State<Arc<Functions>>, request: Request<Body
 async fn api(State(functions): State<Arc<Functions>>, request: Request<Body>) -> Response {
     match buffered(request).await {
         Ok(request) => to_axum(functions.api.handle(request).await),
+        Err(response) => response,
+    }
+}
+
+async fn preferences(State(functions): State<Arc<Functions>>, request: Request<Body>) -> Response {
+    match buffered(request).await {
+        Ok(request) => to_axum(functions.preferences.handle(request).await),
         Err(response) => response,
     }
 }

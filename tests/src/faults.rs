@@ -16,6 +16,7 @@ use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, Re
 use stammkunde_domain::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
 use stammkunde_domain::ledger::{AppendOutcome, LedgerEntry};
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::ports::{
@@ -401,6 +402,14 @@ impl MailStore for FaultyStore {
 
     async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError> {
         self.call("MailStore::put_contact", self.inner.put_contact(shop, customer, contact)).await
+    }
+
+    async fn put_link(&self, digest: &str, link: &LinkToken) -> Result<(), StoreError> {
+        self.call("MailStore::put_link", self.inner.put_link(digest, link)).await
+    }
+
+    async fn link(&self, digest: &str) -> Result<Option<LinkToken>, StoreError> {
+        self.call("MailStore::link", self.inner.link(digest)).await
     }
 
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {

@@ -53,6 +53,7 @@ use stammkunde_domain::error::BusError;
 use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
+use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::MailContact;
 use stammkunde_domain::ports::{EventBus, IngestStore, MailStore};
 use stammkunde_e2e::*;
@@ -60,6 +61,7 @@ use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
 use stammkunde_mail_feedback::{FeedbackFunction, FeedbackOutcome};
 use stammkunde_mail_sweep::{SweepFunction as MailSweepFunction, SweepInput as MailSweepInput};
 use stammkunde_points::PointsService;
+use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::feedback::MailFeedback;
 use stammkunde_services::mail::{MailRenderer, MailSweep, MailSweepReport, Pacer};
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
@@ -81,13 +83,14 @@ const PRODUCT: &str = "8801234567001";
 const NEW_CUSTOMER: &str = "7654321099001";
 
 /// The functions of the template and the binary whose wiring this test repeats.
-const FUNCTIONS: [(&str, &str); 6] = [
+const FUNCTIONS: [(&str, &str); 7] = [
     ("WebhooksFunction", "webhooks"),
     ("PointsFunction", "points"),
     ("ApiFunction", "api"),
     ("LedgerSweepFunction", "ledger-sweep"),
     ("MailSweepFunction", "mail-sweep"),
     ("MailFeedbackFunction", "mail-feedback"),
+    ("PreferencesFunction", "preferences"),
 ];
 
 /// One minute after the Shopware fixture's order event was sent (its envelope `timestamp`).
@@ -943,6 +946,42 @@ async fn mail_feedback_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<Fixe
     assert!(suppression.is_some(), "the hard bounce suppressed Lena's address");
 }
 
+/// `functions/preferences/src/main.rs`.
+async fn preferences(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> PreferencesService {
+    let env = stack.environment(recorder).await;
+    PreferencesService {
+        shops: env.shops.clone(),
+        customers: env.store.clone(),
+        mail: env.store.clone(),
+        clock: clock.clone(),
+        pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
+    }
+}
+
+/// A mail's unsubscribe link of the mail shop's customer: the page, then the one-click POST.
+async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) {
+    let service = preferences(stack, recorder, clock).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), stack.names.table.clone());
+    let token = "00112233445566778899aabbccddeeff";
+    let customer = CustomerId::parse(MAIL_CUSTOMER).unwrap_or_else(|e| panic!("{e}"));
+    let link = LinkToken {
+        shop: mail_shop(),
+        customer_id: customer.clone(),
+        issued_at: stammkunde_domain::clock::Clock::now(clock.as_ref()),
+        expires_at: stammkunde_domain::clock::Clock::now(clock.as_ref()) + chrono::Duration::days(180),
+    };
+    let digest = token_digest(token).unwrap_or_default();
+    store.put_link(&digest, &link).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let path = format!("/u/{token}");
+    let page = service.handle(request("GET", &path, &[], b"")).await;
+    assert_eq!(page.status(), 200, "{}", page.body());
+    let headers = [("content-type", "application/x-www-form-urlencoded".to_owned())];
+    let one_click = service.handle(request("POST", &path, &headers, b"List-Unsubscribe=One-Click")).await;
+    assert_eq!(one_click.status(), 200, "{}", one_click.body());
+    let contact = store.contact(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(contact.and_then(|c| c.unsubscribed_at).is_some(), "unsubscribed");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -969,6 +1008,7 @@ async fn every_function_is_granted_exactly_the_aws_calls_its_code_makes() {
     mail_setup(&stack, &webhook_service, &clock).await;
     mail_flow(&stack, &recorders["mail-sweep"], &clock).await;
     mail_feedback_flow(&stack, &recorders["mail-feedback"], &clock).await;
+    preferences_flow(&stack, &recorders["preferences"], &clock).await;
 
     let template: Yaml = serde_yaml::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml: {e}"));
     assert_every_function_is_covered(&template);

@@ -576,3 +576,81 @@ async fn birthdays_given_through_the_api_and_a_csv_import_are_greeted_and_the_gu
     assert_eq!(year_on.iter().map(|(to, _)| to.as_str()).collect::<BTreeSet<_>>(), names);
     assert!(year_on.iter().all(|(_, raw)| code_in(raw).is_some()), "codes in the second year");
 }
+
+/// A page of the runner, with its headers: (status, content-security-policy, referrer-policy, body).
+async fn page(app: &TestApp, method: reqwest::Method, path: &str, body: &str) -> (u16, String, String, String) {
+    let request = app.client.request(method, format!("{}{path}", app.base)).body(body.to_owned());
+    let request = request.header("content-type", "application/x-www-form-urlencoded");
+    let response = request.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+    let header =
+        |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default();
+    let (csp, referrer) = (header("content-security-policy"), header("referrer-policy"));
+    (response.status().as_u16(), csp, referrer, response.text().await.unwrap_or_default())
+}
+
+async fn unsubscribed_at(app: &TestApp, name: &str) -> Option<DateTime<Utc>> {
+    let contact = app.app.mail.contact(&shop(), &id(name)).await.unwrap_or_else(|e| panic!("{e}"));
+    contact.and_then(|c| c.unsubscribed_at)
+}
+
+/// The unsubscribe link of a marketing mail works: opened, its page has one button and changes
+/// nothing; the one-click POST of the mail's `List-Unsubscribe` URL (RFC 8058: no cookie, no
+/// confirmation) unsubscribes at once and for good, and the next mail is not sent. Unknown,
+/// malformed and expired tokens all get the same 404 page.
+#[tokio::test]
+async fn the_mails_unsubscribe_link_shows_one_button_and_its_one_click_post_stops_marketing_mail() {
+    let app = spawn_app(at("2026-03-01T12:00:00Z")).await;
+    for name in ["anna", "ben"] {
+        let person =
+            Person { name, country: "DE", locale: "de", birthday: Some((3, 29)), since: at("2025-01-10T10:00:00Z") };
+        put_customer(&app, person).await;
+        set_contact(&app, name, confirmed()).await;
+    }
+    let report = mail_sweep_at(&app, at("2026-03-29T07:05:00Z")).await;
+    assert_eq!(report["sent"], 2, "{report}");
+    let mails = outbox(&app);
+    let anna = mails.iter().map(|(_, raw)| raw).find(|raw| recipient(raw) == "anna").cloned().unwrap_or_default();
+    let list_unsubscribe = header(&anna, "List-Unsubscribe").unwrap_or_else(|| panic!("no List-Unsubscribe:\n{anna}"));
+    let url = list_unsubscribe.trim_start_matches('<').split('>').next().unwrap_or_default();
+    let path = url.strip_prefix(&app.base).unwrap_or_else(|| panic!("{url} is not on {}", app.base)).to_owned();
+    assert!(path.starts_with("/u/"), "{path}");
+
+    let (status, csp, referrer, html) = page(&app, reqwest::Method::GET, &path, "").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Von Werbe-Mails abmelden") && html.contains("<button type=\"submit\">Abmelden</button>"),
+        "{html}"
+    );
+    assert!(html.contains("<p class=\"shop\">Kaffee &amp; Kuchen</p>"), "the shop's name, escaped: {html}");
+    assert!(!html.contains("<script"), "no script");
+    assert!(csp.contains("default-src 'none'") && csp.contains("style-src 'sha256-"), "{csp}");
+    assert_eq!(referrer, "no-referrer", "the token is in the URL");
+    assert_eq!(unsubscribed_at(&app, "anna").await, None, "opening the page changes nothing");
+    let (_, _, _, english) = page(&app, reqwest::Method::GET, &format!("{path}?lang=en"), "").await;
+    assert!(english.contains("Unsubscribe from marketing mail") && english.contains("<html lang=\"en\">"), "{english}");
+
+    app.clock.set(at("2026-03-29T09:00:00Z"));
+    let (status, _, _, text) = page(&app, reqwest::Method::POST, &path, "List-Unsubscribe=One-Click").await;
+    assert_eq!((status, text.trim()), (200, "unsubscribed"));
+    assert_eq!(unsubscribed_at(&app, "anna").await, Some(at("2026-03-29T09:00:00Z")));
+    // The page's button later, or the provider retrying: the first time stays.
+    app.clock.set(at("2026-03-30T09:00:00Z"));
+    let (status, _, _, done) = page(&app, reqwest::Method::POST, &path, "confirm=1").await;
+    assert_eq!(status, 200);
+    assert!(done.contains("Sie sind abgemeldet"), "{done}");
+    assert_eq!(unsubscribed_at(&app, "anna").await, Some(at("2026-03-29T09:00:00Z")));
+    assert_eq!(unsubscribed_at(&app, "ben").await, None, "nobody else is touched");
+
+    let (unknown_status, _, _, unknown) = page(&app, reqwest::Method::GET, &format!("/u/{}", "0".repeat(32)), "").await;
+    let (malformed_status, _, _, malformed) =
+        page(&app, reqwest::Method::POST, "/u/not-a-token", "List-Unsubscribe=One-Click").await;
+    assert_eq!((unknown_status, malformed_status), (404, 404));
+    assert!(unknown.contains("Dieser Link gilt nicht mehr"), "{unknown}");
+    assert_eq!(unknown, malformed, "unknown and malformed tokens look alike");
+    app.clock.set(at("2026-09-26T09:00:00Z"));
+    let (expired_status, _, _, expired) = page(&app, reqwest::Method::GET, &path, "").await;
+    assert_eq!((expired_status, &expired), (404, &unknown), "an expired token looks like an unknown one");
+
+    let report = mail_sweep_at(&app, at("2027-03-29T07:05:00Z")).await;
+    assert_eq!((report["sent"].as_i64(), report["refused"].as_i64()), (Some(1), Some(1)), "only ben: {report}");
+}

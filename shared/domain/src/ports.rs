@@ -15,6 +15,7 @@ use crate::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RewardId, Shop
 use crate::ingest::{ApplyOutcome, Change, DeliveryRecord, PrivacyRequest};
 use crate::ledger::{AppendOutcome, LedgerEntry};
 use crate::mail::contact::AddressDigest;
+use crate::mail::link::LinkToken;
 use crate::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use crate::order::Order;
 use crate::refund::Refund;
@@ -345,6 +346,12 @@ pub trait MailStore: Send + Sync {
     /// The customer's mail settings; `None` if they never set any (the defaults apply).
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError>;
     async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError>;
+
+    /// Keeps a mail's link token under its digest (`mail::link::token_digest`), before the mail
+    /// goes out. The same digest again replaces it (a retry of the same mail).
+    async fn put_link(&self, digest: &str, link: &LinkToken) -> Result<(), StoreError>;
+    /// The token stored under a digest, expired or not (the caller decides).
+    async fn link(&self, digest: &str) -> Result<Option<LinkToken>, StoreError>;
 
     /// Puts an address on the suppression list; the first reason recorded stays.
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError>;

@@ -146,6 +146,7 @@ macro_rules! mail_conformance_tests {
             a_claim_is_deleted_only_while_still_claimed,
             sends_claimed_since_counts_only_handed_over_mail_of_that_customer,
             due_sends_lists_deferred_records_and_claims_past_their_lease_earliest_first_in_their_shop_only,
+            a_link_token_is_found_by_its_digest_only,
             deferred_pages_return_every_due_record_exactly_once,
             mail_settings_round_trip_and_the_last_write_wins,
             a_suppression_keeps_its_first_reason_per_shop,

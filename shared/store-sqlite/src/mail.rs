@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest, PAGE_LIMIT_MAX};
 
@@ -289,6 +290,28 @@ impl MailStore for SqliteStore {
     ) -> Result<Page<DueSend>, StoreError> {
         let now = codec::timestamp(&now)?;
         self.readers.read(|conn| due_sends(conn, shop, &now, &page))
+    }
+
+    async fn put_link(&self, digest: &str, link: &LinkToken) -> Result<(), StoreError> {
+        let (digest, body) = (digest.to_owned(), codec::to_json("a link token", link)?);
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached("INSERT OR REPLACE INTO link_tokens (digest, body) VALUES (?1, ?2)")
+                    .and_then(|mut statement| statement.execute(params![digest, body]))
+                    .or_store("storing a link token")
+                    .map(|_| ())
+            })
+            .await
+    }
+
+    async fn link(&self, digest: &str) -> Result<Option<LinkToken>, StoreError> {
+        self.readers.read(|conn| {
+            let body: Option<String> = conn
+                .prepare_cached("SELECT body FROM link_tokens WHERE digest = ?1")
+                .and_then(|mut statement| statement.query_row(params![digest], |row| row.get(0)).optional())
+                .or_store("reading a link token")?;
+            body.map(|body| codec::from_json("a link token", &body)).transpose()
+        })
     }
 
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {

@@ -281,6 +281,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX mail_sends_due ON mail_sends (shop, sweep_due, customer_id, campaign, date)
         WHERE sweep_due IS NOT NULL;
     "#,
+    // 8: the preference-centre links of sent mail, by the SHA-256 of their token.
+    r#"
+    CREATE TABLE link_tokens (
+        digest TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema migrations in order, as `open` runs them: for tests that build a database the way

@@ -43,20 +43,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStateKind, Suppression};
 use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest};
 
 use super::codec::mail::{
-    decode_contact, decode_due, decode_send, decode_soft_bounces, decode_suppression, due_bound, encode_contact,
-    encode_send, encode_suppression, AT, BOUNCED_MESSAGES, SOFT_BOUNCES, STATE,
+    decode_contact, decode_due, decode_link, decode_send, decode_soft_bounces, decode_suppression, due_bound,
+    encode_contact, encode_link, encode_send, encode_suppression, AT, BOUNCED_MESSAGES, SOFT_BOUNCES, STATE,
 };
 use super::codec::{key_item, s, time};
 use super::errors::{contention, store_error};
 use super::expr::Expr;
 use super::paging::IndexPage;
 use super::schema::{
-    customer_pk, deferred_index_value, mail_contact_key, mail_send_key, soft_bounces_key, suppression_key, Key,
-    BY_DEFERRED, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK_MAIL_SEND_PREFIX,
+    customer_pk, deferred_index_value, link_key, mail_contact_key, mail_send_key, soft_bounces_key, suppression_key,
+    Key, BY_DEFERRED, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK_MAIL_SEND_PREFIX,
 };
 use super::{conflict_backoff, update_condition_failed, DynamoStore, SkRange};
 
@@ -185,6 +186,22 @@ impl MailStore for DynamoStore {
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
         // False when the address is listed already: its first record stays, which is the point.
         self.put_new(encode_suppression(suppression)?).await.map(|_| ())
+    }
+
+    async fn put_link(&self, digest: &str, link: &LinkToken) -> Result<(), StoreError> {
+        // Unconditional: the same digest is only ever the same token, written again by a retry.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode_link(digest, link)))
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn link(&self, digest: &str) -> Result<Option<LinkToken>, StoreError> {
+        self.get(&link_key(digest)).await?.map(|item| decode_link(&item)).transpose()
     }
 
     async fn suppression(&self, shop: &ShopId, address: &AddressDigest) -> Result<Option<Suppression>, StoreError> {

@@ -122,7 +122,7 @@ use super::errors::store_error;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// The TTL attribute, epoch seconds. Only delivery records carry it.
+/// The TTL attribute, epoch seconds. Delivery records and mail link tokens carry it.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// One sparse index over customer profiles: its name and its partition key attribute (the sort
@@ -372,6 +372,12 @@ pub fn deferred_index_value(shop: &ShopId) -> String {
 /// `due` is the fixed-width due time (see the module documentation).
 pub fn deferred_order_value(due: &str, customer: &CustomerId, campaign: Campaign, date: NaiveDate) -> String {
     format!("{due}#{customer}#{campaign}#{}", date_text(date))
+}
+
+/// A mail's link token, by its digest: a partition of its own (`#` starts no shop's keys: ids
+/// never hold one), since a link names no shop.
+pub fn link_key(digest: &str) -> Key {
+    Key::new(format!("#L#{digest}"), "L")
 }
 
 pub fn suppression_key(shop: &ShopId, address: &AddressDigest) -> Key {

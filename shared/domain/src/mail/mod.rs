@@ -10,6 +10,7 @@ pub mod contact;
 pub mod due;
 pub mod feedback;
 pub mod ledger_mail;
+pub mod link;
 pub mod rule;
 pub mod send;
 pub mod slot;

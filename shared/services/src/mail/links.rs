@@ -1,10 +1,11 @@
 //! The links every mail carries to the preference centre: `/p/{token}` (settings) and
 //! `/u/{token}` (unsubscribe, also the one-click `List-Unsubscribe` URL). A token is 128 random
-//! bits, fresh in every mail; only its SHA-256 digest is stored (in the send record), so the
-//! store never holds a working link.
+//! bits, fresh in every mail; only its SHA-256 digest is stored (`mail::link`), so the store never
+//! holds a working link.
 
 use rand::RngCore;
-use sha2::{Digest, Sha256};
+
+use stammkunde_domain::mail::link::digest;
 
 pub struct MailLinks {
     pub token_digest: String,
@@ -18,7 +19,7 @@ pub fn mint_links(public_url: &str) -> MailLinks {
     let token = hex::encode(bytes);
     let base = public_url.trim_end_matches('/');
     MailLinks {
-        token_digest: hex::encode(Sha256::digest(token.as_bytes())),
+        token_digest: digest(&token),
         preferences_url: format!("{base}/p/{token}"),
         unsubscribe_url: format!("{base}/u/{token}"),
     }

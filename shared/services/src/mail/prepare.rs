@@ -11,6 +11,7 @@ use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ledger::{EntryDetail, LedgerEntry};
 use stammkunde_domain::mail::due::birthday_earns_code;
 use stammkunde_domain::mail::feedback::ses_tag_value;
+use stammkunde_domain::mail::link::{LinkToken, LINK_VALID_DAYS};
 use stammkunde_domain::mail::{Campaign, LegalBasis, MailSend, SendState};
 use stammkunde_domain::ports::OutgoingMail;
 
@@ -51,6 +52,14 @@ impl MailSweep {
         };
         let (amount, amount_date) = self.amount(shop, claim, zone).await?;
         let links = mint_links(&self.public_url);
+        // Stored before the mail goes out, so its links work the moment it arrives.
+        let link = LinkToken {
+            shop: shop.id.clone(),
+            customer_id: claim.customer_id.clone(),
+            issued_at: now,
+            expires_at: now + Duration::days(LINK_VALID_DAYS),
+        };
+        self.mail.put_link(&links.token_digest, &link).await?;
         let rule = &shop.mail;
         let view = MailView {
             campaign: claim.campaign,

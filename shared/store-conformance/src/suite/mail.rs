@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::{
     Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason, Topic,
@@ -317,4 +318,23 @@ pub async fn concurrent_soft_bounces_lose_no_count_and_count_a_message_once(stor
         futures::future::join_all((0..8).map(|_| store.count_soft_bounce(&shop, &address, "m-new", at(2)))).await;
     let again: Vec<u32> = again.into_iter().map(|c| ok("count_soft_bounce", c)).collect();
     assert_eq!(again, vec![9; 8], "one message redelivered at once counts once");
+}
+
+pub async fn a_link_token_is_found_by_its_digest_only(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-links");
+    let digest = "ab".repeat(32);
+    assert_eq!(ok("link", store.link(&digest).await), None);
+    let link = LinkToken {
+        shop: shop.clone(),
+        customer_id: fixtures::customer_id("c1"),
+        issued_at: at(0),
+        expires_at: at(0) + Duration::days(180),
+    };
+    ok("put_link", store.put_link(&digest, &link).await);
+    assert_eq!(ok("link", store.link(&digest).await), Some(link.clone()));
+    assert_eq!(ok("link", store.link(&"cd".repeat(32)).await), None, "another digest finds nothing");
+    // The same digest again (a retry of the same mail) replaces it.
+    let again = LinkToken { issued_at: at(1), ..link };
+    ok("put_link", store.put_link(&digest, &again).await);
+    assert_eq!(ok("link", store.link(&digest).await), Some(again));
 }

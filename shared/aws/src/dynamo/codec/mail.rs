@@ -32,12 +32,13 @@ use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression};
 
 use super::{key_item, s, strings, time, Item, Reader};
 use crate::dynamo::schema::{
-    customer_from_pk, deferred_index_value, deferred_order_value, mail_contact_key, mail_send_from_sk, mail_send_key,
-    suppression_key, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK,
+    customer_from_pk, deferred_index_value, deferred_order_value, link_key, mail_contact_key, mail_send_from_sk,
+    mail_send_key, suppression_key, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, TTL_ATTRIBUTE,
 };
 
 pub(crate) const STATE: &str = "st";
@@ -56,6 +57,10 @@ const TOPICS_DECLINED: &str = "td";
 const UNSUBSCRIBED_AT: &str = "ua";
 const PAUSED_UNTIL: &str = "pu";
 const TIME_ZONE: &str = "tz";
+
+const LINK_SHOP: &str = "sh";
+const LINK_CUSTOMER: &str = "cu";
+const LINK_ISSUED_AT: &str = "is";
 
 /// Whole seconds in a fixed-width due time: eleven digits reach the year 5138.
 const DUE_SECONDS_MAX: i64 = 99_999_999_999;
@@ -247,6 +252,26 @@ pub(crate) fn decode_contact(item: &Item) -> Result<MailContact, StoreError> {
         unsubscribed_at: r.opt_time(UNSUBSCRIBED_AT)?,
         paused_until: r.opt_time(PAUSED_UNTIL)?,
         time_zone: r.opt_s(TIME_ZONE)?.map(|t| from_serde_name(&r, TIME_ZONE, t)).transpose()?,
+    })
+}
+
+/// A link token's item; its expiry is the TTL attribute, so DynamoDB deletes it some time after.
+pub(crate) fn encode_link(digest: &str, link: &LinkToken) -> Item {
+    let mut item = key_item(&link_key(digest));
+    item.insert(LINK_SHOP.into(), s(link.shop.as_str()));
+    item.insert(LINK_CUSTOMER.into(), s(link.customer_id.as_str()));
+    item.insert(LINK_ISSUED_AT.into(), time(link.issued_at));
+    item.insert(TTL_ATTRIBUTE.into(), time(link.expires_at));
+    item
+}
+
+pub(crate) fn decode_link(item: &Item) -> Result<LinkToken, StoreError> {
+    let r = Reader::new(item);
+    Ok(LinkToken {
+        shop: r.parse(LINK_SHOP, r.s(LINK_SHOP)?, ShopId::parse)?,
+        customer_id: r.parse(LINK_CUSTOMER, r.s(LINK_CUSTOMER)?, CustomerId::parse)?,
+        issued_at: r.time(LINK_ISSUED_AT)?,
+        expires_at: r.time(TTL_ATTRIBUTE)?,
     })
 }
 

@@ -1,0 +1,133 @@
+//! The preference centre's pages behind the links in every mail. Today the unsubscribe link:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /u/{token}` | a page with one button; changes nothing |
+//! | `POST /u/{token}` | unsubscribes from all marketing mail: the page's button (`confirm=1`), or a mail provider's one-click request (`List-Unsubscribe=One-Click`, RFC 8058: no cookie, no confirmation) |
+//!
+//! A token is valid if its digest is stored, it has not expired, and its shop is still configured;
+//! an unknown, expired or unconfigured shop's token all get the same 404 page. Unsubscribing
+//! again changes nothing and answers the same. `?lang=de|en` switches the language; otherwise it
+//! is the customer's, else the shop's.
+
+mod page;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use std::sync::Arc;
+
+use stammkunde_domain::clock::Clock;
+use stammkunde_domain::config::{Locale, ShopConfig, ShopDirectory};
+use stammkunde_domain::error::{cause_chain, StoreError};
+use stammkunde_domain::mail::link::{token_digest, LinkToken};
+use stammkunde_domain::ports::{CustomerStore, MailStore};
+
+pub use page::{Page, Pages};
+
+/// The body of RFC 8058's one-click POST.
+const ONE_CLICK_BODY: &str = "List-Unsubscribe=One-Click";
+/// More than any form of these pages sends.
+const BODY_BYTES_MAX: usize = 1024;
+
+pub struct PreferencesService {
+    pub shops: Arc<ShopDirectory>,
+    pub customers: Arc<dyn CustomerStore>,
+    pub mail: Arc<dyn MailStore>,
+    pub clock: Arc<dyn Clock>,
+    pub pages: Arc<Pages>,
+}
+
+/// A valid link: its token, its shop, and the language to answer in.
+struct Visit<'a> {
+    link: LinkToken,
+    shop: &'a ShopConfig,
+    locale: Locale,
+}
+
+impl PreferencesService {
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<String> {
+        let asked = asked_locale(&request);
+        match self.route(&request, asked).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!(error = %cause_chain(&error), "preference page: the store failed");
+                let locale = asked.unwrap_or(Locale::De);
+                self.pages.render(StatusCode::SERVICE_UNAVAILABLE, Page::Unavailable, locale, None, "")
+            }
+        }
+    }
+
+    async fn route(&self, request: &Request<Bytes>, asked: Option<Locale>) -> Result<Response<String>, StoreError> {
+        let token = match request.uri().path().strip_prefix("/u/") {
+            Some(token) if !token.contains('/') => token,
+            _ => return Ok(page::plain(StatusCode::NOT_FOUND, "no such page")),
+        };
+        let method = request.method();
+        if method != Method::GET && method != Method::POST {
+            let mut response = page::plain(StatusCode::METHOD_NOT_ALLOWED, "this page takes GET and POST");
+            response.headers_mut().insert(header::ALLOW, http::HeaderValue::from_static("GET, POST"));
+            return Ok(response);
+        }
+        if request.body().len() > BODY_BYTES_MAX {
+            return Ok(page::plain(StatusCode::PAYLOAD_TOO_LARGE, "the form is larger than this page sends"));
+        }
+        let Some(visit) = self.visit(token, asked).await? else {
+            let locale = asked.unwrap_or(Locale::De);
+            return Ok(self.pages.render(StatusCode::NOT_FOUND, Page::Invalid, locale, None, ""));
+        };
+        let (name, colour) = (Some(visit.shop.mail.shop_name.as_str()), visit.shop.mail.colour.as_str());
+        if method == Method::GET {
+            return Ok(self.pages.render(StatusCode::OK, Page::Ask, visit.locale, name, colour));
+        }
+        let one_click = String::from_utf8_lossy(request.body()).trim() == ONE_CLICK_BODY;
+        self.unsubscribe(&visit.link).await?;
+        Ok(if one_click {
+            page::plain(StatusCode::OK, "unsubscribed")
+        } else {
+            self.pages.render(StatusCode::OK, Page::Done, visit.locale, name, colour)
+        })
+    }
+
+    /// The link behind a token, if it is valid now.
+    async fn visit(&self, token: &str, asked: Option<Locale>) -> Result<Option<Visit<'_>>, StoreError> {
+        let Some(digest) = token_digest(token) else { return Ok(None) };
+        let Some(link) = self.mail.link(&digest).await? else { return Ok(None) };
+        let Some(shop) = self.shops.by_id(&link.shop) else { return Ok(None) };
+        if !link.is_valid_at(self.clock.now()) {
+            return Ok(None);
+        }
+        let locale = match asked {
+            Some(locale) => locale,
+            None => {
+                let customer = self.customers.customer(&link.shop, &link.customer_id).await?;
+                customer.and_then(|c| c.profile.locale).and_then(|l| locale_of(&l)).unwrap_or(shop.locale)
+            }
+        };
+        Ok(Some(Visit { link, shop, locale }))
+    }
+
+    /// Unsubscribed from all marketing mail, at the first time only: a second click keeps it.
+    async fn unsubscribe(&self, link: &LinkToken) -> Result<(), StoreError> {
+        let mut contact = self.mail.contact(&link.shop, &link.customer_id).await?.unwrap_or_default();
+        if contact.unsubscribed_at.is_none() {
+            contact.unsubscribed_at = Some(self.clock.now());
+            self.mail.put_contact(&link.shop, &link.customer_id, &contact).await?;
+            tracing::info!(shop = %link.shop, customer = %link.customer_id, "unsubscribed through a mail's link");
+        }
+        Ok(())
+    }
+}
+
+fn locale_of(tag: &str) -> Option<Locale> {
+    match tag.get(..2).map(str::to_ascii_lowercase).as_deref() {
+        Some("de") => Some(Locale::De),
+        Some("en") => Some(Locale::En),
+        _ => None,
+    }
+}
+
+/// `?lang=de|en`, else nothing: then the customer's language decides.
+fn asked_locale(request: &Request<Bytes>) -> Option<Locale> {
+    let query = request.uri().query()?;
+    query.split('&').find_map(|pair| pair.strip_prefix("lang=")).and_then(locale_of)
+}

@@ -1,0 +1,28 @@
+//! The preference-centre Lambda: API Gateway HTTP API → `PreferencesService::handle`. Clients are
+//! built once, at cold start.
+
+use std::sync::Arc;
+
+use lambda_http::{service_fn, Error, Request};
+use stammkunde_aws::LambdaEnvironment;
+use stammkunde_domain::clock::SystemClock;
+use stammkunde_http::from_lambda;
+use stammkunde_preferences::{Pages, PreferencesService};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let env = LambdaEnvironment::load().await?;
+    let service = Arc::new(PreferencesService {
+        shops: env.shops.clone(),
+        customers: env.store.clone(),
+        mail: env.store.clone(),
+        clock: Arc::new(SystemClock),
+        pages: Arc::new(Pages::new()?),
+    });
+    lambda_http::run(service_fn(move |request: Request| {
+        let service = service.clone();
+        async move { Ok::<_, Error>(service.handle(from_lambda(request)).await) }
+    }))
+    .await
+}
