@@ -7,6 +7,8 @@
 //! source's cursor as a sweep mark, and says whether more is left. Running it twice, or twice at once, sends nothing twice: a mail is
 //! sent only by whoever created its send record.
 
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -15,6 +17,7 @@ use tokio::time::{Duration, Instant};
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::error::{cause_chain, InputError, StoreError};
+use stammkunde_domain::ids::CustomerId;
 use stammkunde_domain::ports::{
     CodeStore, CustomerStore, LedgerStore, MailStore, Mailer, Page, PageRequest, ShopStore,
 };
@@ -28,6 +31,8 @@ use super::sources::{sources, Candidate, Source};
 
 /// Candidates per index page.
 pub const MAIL_PAGE_SIZE: u32 = 100;
+/// Customers of a page considered at once.
+const CANDIDATES_IN_FLIGHT: usize = 16;
 /// The sweep mark of the hour's run: `{YYYY-MM-DDTHH}|{source index}` while unfinished, `|done`.
 const RUN_MARK: &str = "mail:run";
 
@@ -147,9 +152,10 @@ impl MailSweep {
             }
             *pages_left -= 1;
             let found = self.page(shop, source, now, page.clone()).await?;
-            for candidate in &found.items {
+            let next = found.next;
+            for (candidate, outcome) in self.consider_page(shop, found.items, now).await {
                 report.candidates += 1;
-                match self.consider(shop, candidate, now).await {
+                match outcome {
                     Ok(outcome) => report.count(outcome),
                     Err(error) => {
                         report.retry += 1;
@@ -157,7 +163,7 @@ impl MailSweep {
                     }
                 }
             }
-            match found.next {
+            match next {
                 Some(cursor) => {
                     self.marks.set_sweep_mark(&shop.id, &mark, &cursor).await?;
                     marked = true;
@@ -171,6 +177,35 @@ impl MailSweep {
                 }
             }
         }
+    }
+
+    /// Considers a page's candidates, `CANDIDATES_IN_FLIGHT` customers at a time: their store
+    /// writes then share group commits (SQLite) or overlap (DynamoDB), where one after another
+    /// each mail waited for its own. One customer's candidates go one after another, so the
+    /// frequency cap counts each claim before the next is decided.
+    async fn consider_page(
+        &self,
+        shop: &ShopConfig,
+        candidates: Vec<Candidate>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(Candidate, Result<Outcome, MailSweepError>)> {
+        let mut by_customer: BTreeMap<CustomerId, Vec<Candidate>> = BTreeMap::new();
+        for candidate in candidates {
+            by_customer.entry(candidate.customer_id.clone()).or_default().push(candidate);
+        }
+        let considered = stream::iter(by_customer.into_values())
+            .map(|group: Vec<Candidate>| async move {
+                let mut outcomes = Vec::with_capacity(group.len());
+                for candidate in group {
+                    let outcome = self.consider(shop, &candidate, now).await;
+                    outcomes.push((candidate, outcome));
+                }
+                outcomes
+            })
+            .buffer_unordered(CANDIDATES_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+        considered.into_iter().flatten().collect()
     }
 
     async fn page(
