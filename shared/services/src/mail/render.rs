@@ -64,10 +64,23 @@ pub struct RenderedMail {
 
 type Strings = BTreeMap<String, BTreeMap<String, String>>;
 
-/// The parsed string tables and the layouts, built once per process.
+/// Every string of both tables and the two layouts, compiled once per process: a mail only
+/// renders them.
 pub struct MailRenderer {
-    de: Strings,
-    en: Strings,
+    env: Environment<'static>,
+}
+
+/// A string's template name: its language, table and key, and the extension that decides
+/// escaping (`.html` escapes, `.txt` does not).
+fn template_name(lang: &str, table: &str, key: &str, extension: &str) -> String {
+    format!("{lang}/{table}/{key}.{extension}")
+}
+
+fn lang(locale: Locale) -> &'static str {
+    match locale {
+        Locale::De => "de",
+        Locale::En => "en",
+    }
 }
 
 impl MailRenderer {
@@ -84,25 +97,36 @@ impl MailRenderer {
             }
             Ok(strings)
         };
-        Ok(MailRenderer { de: parse("German", DE)?, en: parse("English", EN)? })
+        let mut env = Environment::new();
+        for (locale, name, text) in [(Locale::De, "German", DE), (Locale::En, "English", EN)] {
+            let strings = parse(name, text)?;
+            let tables =
+                Campaign::ALL.iter().map(|c| (c.as_str(), &CAMPAIGN_KEYS[..])).chain([("common", &COMMON_KEYS[..])]);
+            for (table, keys) in tables {
+                for key in keys {
+                    let source = lookup(&strings, table, key)?;
+                    for extension in ["txt", "html"] {
+                        env.add_template_owned(template_name(lang(locale), table, key, extension), source.to_owned())?;
+                    }
+                }
+            }
+        }
+        env.add_template("mail.txt", TEXT_LAYOUT)?;
+        env.add_template("mail.html", HTML_LAYOUT)?;
+        Ok(MailRenderer { env })
     }
 
     pub fn render(&self, view: &MailView) -> Result<RenderedMail, RenderError> {
-        let strings = match view.locale {
-            Locale::De => &self.de,
-            Locale::En => &self.en,
-        };
         let data = data(view);
-        let env = Environment::new();
+        let lang = lang(view.locale);
+        let render = |name: String| self.env.get_template(&name).and_then(|t| t.render(&data));
         let section = view.campaign.as_str();
         let mut text_parts = BTreeMap::new();
         let mut html_parts = BTreeMap::new();
         for (table, keys) in [(section, &CAMPAIGN_KEYS[..]), ("common", &COMMON_KEYS[..])] {
             for key in keys {
-                let source = lookup(strings, table, key)?;
-                // The name's extension decides escaping: `.html` escapes, `.txt` does not.
-                text_parts.insert(*key, env.render_named_str(&format!("{key}.txt"), source, &data)?);
-                let html = env.render_named_str(&format!("{key}.html"), source, &data)?;
+                text_parts.insert(*key, render(template_name(lang, table, key, "txt"))?);
+                let html = render(template_name(lang, table, key, "html"))?;
                 html_parts.insert(*key, Value::from_safe_string(html));
             }
         }
@@ -113,15 +137,9 @@ impl MailRenderer {
         let mut html_context = data;
         html_context.insert("imprint_label", html_parts.get("imprint").cloned().unwrap_or_default());
         html_context.extend(html_parts);
-        html_context.insert(
-            "lang",
-            Value::from(match view.locale {
-                Locale::De => "de",
-                Locale::En => "en",
-            }),
-        );
-        let text = env.render_named_str("mail.txt", TEXT_LAYOUT, &text_context)?;
-        let html = env.render_named_str("mail.html", HTML_LAYOUT, &html_context)?;
+        html_context.insert("lang", Value::from(lang));
+        let text = self.env.get_template("mail.txt")?.render(&text_context)?;
+        let html = self.env.get_template("mail.html")?.render(&html_context)?;
         Ok(RenderedMail { subject: one_line(&subject), text: normalise_blank_lines(&text), html })
     }
 }
