@@ -64,9 +64,38 @@ pub struct MailSweep {
     pub pacer: Pacer,
 }
 
-/// When the last message went to the mailer, to pace sends below the account's rate.
+/// The resolution of tokio's timer.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// The send slot last taken, to pace sends below the account's rate.
 #[derive(Debug, Default)]
 pub struct Pacer(Mutex<Option<Instant>>);
+
+impl Pacer {
+    /// Each send takes the next free slot (one `1 / rate` after the last one taken, or now) and
+    /// waits for it without holding the pacer, so concurrent sends keep the rate. A slot less than
+    /// a timer tick ahead is not waited for (the timer ticks in milliseconds: a sleep of a
+    /// microsecond would take one); the slots still move on, so the sends behind it wait once the
+    /// lead passes a tick, and the rate holds over any second.
+    pub async fn wait(&self, sends_per_second_max: u32) {
+        let interval = Duration::from_secs(1) / sends_per_second_max.max(1);
+        let slot = {
+            let mut last = self.0.lock().await;
+            let slot = next_slot(*last, Instant::now(), interval);
+            *last = Some(slot);
+            slot
+        };
+        if slot > Instant::now() + TIMER_TICK {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+}
+
+/// The slot after `last`: `interval` later, but never in the past (an idle pacer saves up no
+/// burst).
+fn next_slot(last: Option<Instant>, now: Instant, interval: Duration) -> Instant {
+    last.map_or(now, |last| (last + interval).max(now))
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailSweepReport {
@@ -247,11 +276,48 @@ impl MailSweep {
 
     /// Waits until a message may go without passing the account's send rate.
     pub(super) async fn pace(&self, sends_per_second_max: u32) {
-        let interval = Duration::from_secs(1) / sends_per_second_max.max(1);
-        let mut last = self.pacer.0.lock().await;
-        if let Some(at) = *last {
-            tokio::time::sleep_until(at + interval).await;
+        self.pacer.wait(sends_per_second_max).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_follow_each_other_by_the_interval_and_never_lie_in_the_past() {
+        let now = Instant::now();
+        let interval = Duration::from_millis(100);
+        assert_eq!(next_slot(None, now, interval), now);
+        assert_eq!(next_slot(Some(now), now, interval), now + interval);
+        let ahead = now + Duration::from_secs(1);
+        assert_eq!(next_slot(Some(ahead), now, interval), ahead + interval, "slots taken ahead queue up");
+        let long_ago = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
+        assert_eq!(next_slot(Some(long_ago), now, interval), now, "no burst saved up");
+    }
+
+    /// Real time: only lower bounds of the time sends must wait, and one generous upper bound that
+    /// a sleep per send (a timer tick each, a second in all) would pass by far.
+    #[tokio::test]
+    async fn concurrent_sends_keep_the_rate_and_a_high_rate_waits_for_nothing() {
+        let pacer = Pacer::default();
+        let start = Instant::now();
+        let send = |rate| {
+            let pacer = &pacer;
+            async move {
+                pacer.wait(rate).await;
+                Instant::now()
+            }
+        };
+        let times = futures::future::join_all((0..10).map(|_| send(50))).await;
+        let last = times.iter().max().copied().unwrap_or(start);
+        assert!(last - start >= Duration::from_millis(180), "10 sends at 50/s take 180 ms: {:?}", last - start);
+        // At a million per second the slots are a microsecond apart: no send waits a timer tick.
+        let fast = Pacer::default();
+        let before = Instant::now();
+        for _ in 0..1_000 {
+            fast.wait(1_000_000).await;
         }
-        *last = Some(Instant::now());
+        assert!(Instant::now() - before < Duration::from_millis(100), "{:?}", Instant::now() - before);
     }
 }
