@@ -1,22 +1,26 @@
 //! Shared code of the benchmark binaries (`src/bin/`): the benchmark shop, signed Shopify order
 //! bodies, latency percentiles, `/proc` readings, child processes, the moto SDK configuration,
-//! table printing, and the embedded store with the real ledger services in-process.
+//! table printing, the embedded store with the real ledger services in-process, and the embedded
+//! store with the real mail sweep and the outbox.
 //!
-//! Benchmarks print figures; they are not tests and have no pass/fail thresholds but one (the
-//! `ledger` sweep's ratio, which its issue asks for). They do check that what they measured was
-//! correct work (every answer 200, every order credited once) and exit non-zero when it was not,
-//! because a fast wrong answer is not a figure.
+//! Benchmarks print figures; they are not tests and have no pass/fail thresholds but two (the
+//! `ledger` and `mail` sweeps' ratios, which their issues ask for). They do check that what they
+//! measured was correct work (every answer 200, every order credited once, every due mail sent
+//! once) and exit non-zero when it was not, because a fast wrong answer is not a figure.
 
 pub mod args;
 pub mod child;
 pub mod client;
 pub mod embedded;
+pub mod machine;
+pub mod mailing;
 pub mod moto;
 pub mod orders;
 pub mod procfs;
 pub mod shop;
 pub mod stats;
 pub mod table;
+pub mod tasks;
 
 use std::path::PathBuf;
 

@@ -65,6 +65,13 @@ impl Summary {
     }
 }
 
+/// The median of a few timings (the upper one of the middle two for an even count).
+pub fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
 /// `0.84 ms`, `12.3 ms`, `1.20 s`.
 pub fn ms(duration: Duration) -> String {
     let millis = duration.as_secs_f64() * 1000.0;

@@ -40,7 +40,11 @@ use stammkunde_bench::table::Table;
 use stammkunde_bench::{print_error, procfs, workspace_root, BenchResult};
 use stammkunde_domain::ids::{DeliveryId, OrderId, ShopId};
 
-const FUNCTIONS: [&str; 4] = ["webhooks", "points", "api", "ledger-sweep"];
+const FUNCTIONS: [&str; 7] =
+    ["webhooks", "points", "api", "ledger-sweep", "mail-sweep", "mail-feedback", "preferences"];
+/// What `infra/template.yaml` gives the mail sweep besides the common variables: where the
+/// preference centre is reached, for the links in every mail. Its `main` refuses to start without.
+const MAIL_SWEEP_PUBLIC_URL: &str = "https://prefs.bench-shop.example";
 const FLAGS: [&str; 3] = ["--lambda-dir", "--runs", "--moto"];
 const USAGE: &str = "usage: lambda_artifacts [--lambda-dir target/lambda] [--runs 10] [--moto http://127.0.0.1:5055]";
 
@@ -373,7 +377,8 @@ async fn wait_for(
     }
 }
 
-/// The environment Lambda gives a `provided.al2023` function, plus what ours need.
+/// The environment Lambda gives a `provided.al2023` function, plus what ours need (as
+/// `infra/template.yaml` sets it).
 fn lambda_command(artifact: &Artifact, aws: &Moto, runtime_api: SocketAddr) -> Command {
     let function = artifact.function;
     let mut command = Command::new(&artifact.binary);
@@ -398,6 +403,9 @@ fn lambda_command(artifact: &Artifact, aws: &Moto, runtime_api: SocketAddr) -> C
         .env("STAMMKUNDE_TABLE", &aws.name)
         .env("STAMMKUNDE_BUS", &aws.name)
         .env("STAMMKUNDE_CONFIG_SECRET", &aws.name);
+    if function == "mail-sweep" {
+        command.env("STAMMKUNDE_PUBLIC_URL", MAIL_SWEEP_PUBLIC_URL);
+    }
     command
 }
 

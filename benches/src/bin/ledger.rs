@@ -24,8 +24,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
-use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,10 +33,12 @@ use tokio::task::JoinSet;
 
 use stammkunde_bench::args::Flags;
 use stammkunde_bench::embedded::{
-    contents, customer_id, database_bytes, file_system, timers_due, Contents, Embedded, OrderMaker, REWARD_POINTS,
+    contents, customer_id, database_bytes, timers_due, Contents, Embedded, OrderMaker, REWARD_POINTS,
 };
-use stammkunde_bench::stats::{mib, ms, thousands, Latencies};
+use stammkunde_bench::machine::print_machine;
+use stammkunde_bench::stats::{median, mib, ms, thousands, Latencies};
 use stammkunde_bench::table::Table;
+use stammkunde_bench::tasks::for_each;
 use stammkunde_bench::{mix64, print_error, procfs, BenchResult};
 use stammkunde_domain::clock::{FixedClock, SystemClock};
 use stammkunde_domain::ledger::EntryKind;
@@ -72,7 +73,6 @@ const CUSTOMERS_MAX: u64 = 10_000_000;
 const ORDERS_MAX: u64 = 10_000_000;
 /// Sweep rounds are an hour apart and every order outside them is due a day or more later.
 const ROUNDS_MAX: u64 = 12;
-const FSYNC_PROBES: usize = 200;
 const FAILURES_SHOWN_MAX: usize = 5;
 /// The SQLite writer thread's name (`shared/store-sqlite/src/writer.rs`).
 const WRITER_THREAD: &str = "sqlite-writer";
@@ -176,78 +176,6 @@ async fn run(options: Options) -> BenchResult<bool> {
         return Ok(true);
     }
     sweep_scaling(&options).await
-}
-
-/// The data directory's file system (it must be a real disk: the figures are fsync-bound) and
-/// what a durable 4 KB append costs there.
-fn print_machine(data_parent: &Path) -> BenchResult<()> {
-    let fs = file_system(data_parent).unwrap_or_else(|| "unknown".into());
-    if fs == "tmpfs" || fs == "ramfs" {
-        return Err(format!("{} is on {fs}: pass --data-parent on a real disk", data_parent.display()).into());
-    }
-    let fsync = fsync_probe(data_parent)?.summary();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("machine: {cpus} CPUs; data in {} ({fs})", data_parent.display());
-    println!(
-        "disk: 4 KB append + fdatasync p50 {}, p99 {} ({FSYNC_PROBES} probes)",
-        ms(fsync.quantile(0.50)),
-        ms(fsync.quantile(0.99))
-    );
-    Ok(())
-}
-
-fn fsync_probe(dir: &Path) -> BenchResult<Latencies> {
-    use std::io::Write;
-    let file = tempfile::NamedTempFile::new_in(dir)?;
-    let mut handle = file.as_file();
-    let block = [0u8; 4096];
-    let mut latencies = Latencies::default();
-    for _ in 0..FSYNC_PROBES {
-        let started = Instant::now();
-        handle.write_all(&block)?;
-        handle.sync_data()?;
-        latencies.push(started.elapsed());
-    }
-    Ok(latencies)
-}
-
-/// Runs `work(i)` for every `i` in `0..count` on `tasks` tasks; the first error stops the run.
-/// With `progress`, prints a line at every tenth of the way.
-async fn for_each<F, Fut>(tasks: usize, count: u64, progress: Option<&str>, work: F) -> BenchResult<()>
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = BenchResult<()>> + Send + 'static,
-{
-    let next = Arc::new(AtomicU64::new(0));
-    let work = Arc::new(work);
-    let started = Instant::now();
-    let step = (count / 10).max(1);
-    let label = progress.map(str::to_owned);
-    let mut set = JoinSet::new();
-    for _ in 0..tasks {
-        let (next, work, label) = (next.clone(), work.clone(), label.clone());
-        set.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    return Ok::<(), stammkunde_bench::BenchError>(());
-                }
-                work(i).await?;
-                if let Some(label) = label.as_deref().filter(|_| (i + 1) % step == 0) {
-                    let secs = started.elapsed().as_secs_f64();
-                    let rate = (i + 1) as f64 / secs.max(1e-9);
-                    println!("  {label}: {} of {} ({secs:.1} s, ~{:.0}/s)", thousands(i + 1), thousands(count), rate);
-                }
-            }
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        if let Err(error) = joined? {
-            set.abort_all();
-            return Err(error);
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -705,12 +633,6 @@ async fn sweep_round(store: &mut SweepStore, options: &Options, round: u64) -> B
     store.sweeps.push(sweep);
     store.commits.push(commits);
     Ok(())
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
 fn print_sweeps(options: &Options, stores: &[SweepStore]) -> bool {
