@@ -1,8 +1,26 @@
 //! `--name value` flags, each benchmark declaring the ones it knows.
 
+use std::process::ExitCode;
 use std::str::FromStr;
 
-use crate::BenchResult;
+use crate::{print_error, BenchResult};
+
+/// A benchmark's options, or how its `main` stops: `--help` (`Ok(None)`) prints the usage and
+/// succeeds; a bad command line prints the error and the usage and fails.
+pub fn options_or_exit<O>(program: &str, usage: &str, options: BenchResult<Option<O>>) -> Result<O, ExitCode> {
+    match options {
+        Ok(Some(options)) => Ok(options),
+        Ok(None) => {
+            println!("{usage}");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            print_error(program, &e);
+            eprintln!("{usage}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
 
 pub struct Flags {
     pairs: Vec<(String, String)>,

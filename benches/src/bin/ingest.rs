@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinSet;
 
-use stammkunde_bench::args::Flags;
+use stammkunde_bench::args::{options_or_exit, Flags};
 use stammkunde_bench::child::ChildGuard;
 use stammkunde_bench::client::Connection;
 use stammkunde_bench::orders::OrderBodies;
@@ -76,17 +76,9 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            print_error("ingest", &e);
-            eprintln!("{USAGE}");
-            return ExitCode::FAILURE;
-        }
+    let options = match options_or_exit("ingest", USAGE, options()) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(run(options)) {

@@ -30,7 +30,7 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use stammkunde_aws::dynamo::schema::{delivery_key, order_key, Key};
-use stammkunde_bench::args::Flags;
+use stammkunde_bench::args::{options_or_exit, Flags};
 use stammkunde_bench::child::ChildGuard;
 use stammkunde_bench::moto::{sdk_config, REGION};
 use stammkunde_bench::orders::ORDERS_PAID;
@@ -72,17 +72,9 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            print_error("lambda_artifacts", &e);
-            eprintln!("{USAGE}");
-            return ExitCode::FAILURE;
-        }
+    let options = match options_or_exit("lambda_artifacts", USAGE, options()) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(run(options)) {

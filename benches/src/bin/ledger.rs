@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-use stammkunde_bench::args::Flags;
+use stammkunde_bench::args::{options_or_exit, Flags};
 use stammkunde_bench::embedded::{
     contents, customer_id, database_bytes, timers_due, Contents, Embedded, OrderMaker, REWARD_POINTS,
 };
@@ -92,17 +92,9 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            print_error("ledger", &e);
-            eprintln!("{USAGE}");
-            return ExitCode::FAILURE;
-        }
+    let options = match options_or_exit("ledger", USAGE, options()) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match runtime.block_on(run(options)) {

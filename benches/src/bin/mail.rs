@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stammkunde_bench::args::Flags;
+use stammkunde_bench::args::{options_or_exit, Flags};
 use stammkunde_bench::embedded::{customer_id, database_bytes, OrderMaker, DATABASE_FILE};
 use stammkunde_bench::machine::{print_disk, print_machine, sync_directory};
 use stammkunde_bench::mailing::{config, directory_bytes, MailContents, MailEnv, StoredSend, PUBLIC_URL};
@@ -101,17 +101,9 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            print_error("mail", &e);
-            eprintln!("{USAGE}");
-            return ExitCode::FAILURE;
-        }
+    let options = match options_or_exit("mail", USAGE, options()) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

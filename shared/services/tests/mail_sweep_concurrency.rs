@@ -2,19 +2,15 @@
 //! another: two mails of one customer due in the same page of the due index, under a cap of one
 //! mail, send one and defer the other, while every other customer of the page gets theirs.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use std::sync::Arc;
 
 use stammkunde_domain::clock::FixedClock;
 use stammkunde_domain::config::AppConfig;
-use stammkunde_domain::customer::{CustomerProfile, Email};
-use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
-use stammkunde_domain::ingest::{Change, DeliveryRecord};
-use stammkunde_domain::mail::{Campaign, MailContact, MailSend, SendState};
-use stammkunde_domain::ports::{IngestStore, MailStore};
+use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::{Campaign, MailSend, SendState};
+use stammkunde_domain::ports::MailStore;
 use stammkunde_local::OutboxMailer;
-use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
-use stammkunde_services::Coupons;
 use stammkunde_store_sqlite::SqliteStore;
 
 const CONFIG: &str = r##"
@@ -38,9 +34,9 @@ cap_mails = 1
 sends_per_second_max = 1000
 "##;
 
-fn at(raw: &str) -> DateTime<Utc> {
-    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
-}
+mod common;
+
+use common::{add_confirmed_customer, at, mail_sweep};
 
 #[tokio::test]
 async fn one_customers_two_mails_in_a_page_are_decided_in_turn_so_the_cap_defers_the_second() {
@@ -56,28 +52,7 @@ async fn one_customers_two_mails_in_a_page_are_decided_in_turn_so_the_cap_defers
     let today: NaiveDate = now.date_naive();
     for i in 0..40 {
         let id = CustomerId::parse(&format!("c{i:02}")).unwrap_or_else(|e| panic!("{e}"));
-        let profile = CustomerProfile {
-            shop: shop_id.clone(),
-            customer_id: id.clone(),
-            email: Email::parse(&format!("c{i}@example.de")).ok(),
-            first_name: None,
-            last_name: None,
-            locale: None,
-            country: Some("DE".into()),
-            birthday: None,
-            accepts_email_marketing: None,
-            source_updated_at: Some(since),
-        };
-        let delivery = DeliveryRecord {
-            shop: shop_id.clone(),
-            ids: vec![DeliveryId::parse(&format!("d{i}")).unwrap_or_else(|e| panic!("{e}"))],
-            topic: "customers/create".into(),
-            received_at: now,
-            expires_at: now + Duration::days(7),
-        };
-        store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e}"));
-        let contact = MailContact { double_opt_in_at: Some(since), ..MailContact::default() };
-        store.put_contact(&shop_id, &id, &contact).await.unwrap_or_else(|e| panic!("{e}"));
+        add_confirmed_customer(&store, &shop_id, &id, None, since).await;
         // Every customer a thank-you due now; c00 also a points-expiring notice, both capped.
         let mut campaigns = vec![Campaign::PostPurchase];
         if i == 0 {
@@ -95,19 +70,7 @@ async fn one_customers_two_mails_in_a_page_are_decided_in_turn_so_the_cap_defers
         }
     }
     let outbox = Arc::new(OutboxMailer::new(dir.path().join("outbox")).unwrap_or_else(|e| panic!("{e}")));
-    let sweep = MailSweep {
-        customers: store.clone(),
-        mail: store.clone(),
-        codes: store.clone(),
-        ledger: store.clone(),
-        marks: store.clone(),
-        coupons: Arc::new(Coupons::new(store.clone())),
-        mailer: outbox.clone(),
-        clock: clock.clone(),
-        renderer: Arc::new(MailRenderer::new().unwrap_or_else(|e| panic!("{e}"))),
-        public_url: "https://prefs.example".into(),
-        pacer: Pacer::default(),
-    };
+    let sweep = mail_sweep(store.clone(), clock.clone(), outbox.clone());
     let report = sweep.sweep_shop(&shop, 10).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((report.candidates, report.sent, report.deferred), (41, 40, 1), "{report:?}");
     assert_eq!(outbox.list().unwrap_or_else(|e| panic!("{e}")).len(), 40);

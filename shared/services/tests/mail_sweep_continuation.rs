@@ -2,19 +2,14 @@
 //! from the source it stopped in: every due customer gets their mail after a bounded number of
 //! runs, none twice, and a finished run leaves nothing more.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use std::sync::Arc;
 
 use stammkunde_domain::clock::FixedClock;
 use stammkunde_domain::config::AppConfig;
-use stammkunde_domain::customer::{Birthday, CustomerProfile, Email};
-use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
-use stammkunde_domain::ingest::{Change, DeliveryRecord};
-use stammkunde_domain::mail::MailContact;
-use stammkunde_domain::ports::{IngestStore, MailStore};
+use stammkunde_domain::customer::Birthday;
+use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_local::OutboxMailer;
-use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
-use stammkunde_services::Coupons;
 use stammkunde_store_sqlite::SqliteStore;
 
 const CONFIG: &str = r##"
@@ -37,9 +32,9 @@ imprint = "Shop GmbH"
 sends_per_second_max = 1000
 "##;
 
-fn at(raw: &str) -> DateTime<Utc> {
-    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
-}
+mod common;
+
+use common::{add_confirmed_customer, at, mail_sweep};
 
 #[tokio::test]
 async fn continuations_resume_where_the_last_run_stopped_until_every_due_customer_is_mailed_once() {
@@ -55,43 +50,10 @@ async fn continuations_resume_where_the_last_run_stopped_until_every_due_custome
     let since = at("2025-01-01T00:00:00Z");
     for i in 0..250 {
         let id = CustomerId::parse(&format!("c{i:03}")).unwrap_or_else(|e| panic!("{e}"));
-        let profile = CustomerProfile {
-            shop: shop_id.clone(),
-            customer_id: id.clone(),
-            email: Email::parse(&format!("c{i}@example.de")).ok(),
-            first_name: None,
-            last_name: None,
-            locale: None,
-            country: Some("DE".into()),
-            birthday: Birthday::new(6, 15, None).ok(),
-            accepts_email_marketing: None,
-            source_updated_at: Some(since),
-        };
-        let delivery = DeliveryRecord {
-            shop: shop_id.clone(),
-            ids: vec![DeliveryId::parse(&format!("d{i}")).unwrap_or_else(|e| panic!("{e}"))],
-            topic: "customers/create".into(),
-            received_at: now,
-            expires_at: now + Duration::days(7),
-        };
-        store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e}"));
-        let contact = MailContact { double_opt_in_at: Some(since), ..MailContact::default() };
-        store.put_contact(&shop_id, &id, &contact).await.unwrap_or_else(|e| panic!("{e}"));
+        add_confirmed_customer(&store, &shop_id, &id, Birthday::new(6, 15, None).ok(), since).await;
     }
     let outbox = Arc::new(OutboxMailer::new(dir.path().join("outbox")).unwrap_or_else(|e| panic!("{e}")));
-    let sweep = MailSweep {
-        customers: store.clone(),
-        mail: store.clone(),
-        codes: store.clone(),
-        ledger: store.clone(),
-        marks: store.clone(),
-        coupons: Arc::new(Coupons::new(store.clone())),
-        mailer: outbox.clone(),
-        clock: clock.clone(),
-        renderer: Arc::new(MailRenderer::new().unwrap_or_else(|e| panic!("{e}"))),
-        public_url: "https://prefs.example".into(),
-        pacer: Pacer::default(),
-    };
+    let sweep = mail_sweep(store.clone(), clock.clone(), outbox.clone());
 
     let mut sent = 0;
     let mut runs = 0;
