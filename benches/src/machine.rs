@@ -9,7 +9,8 @@ use crate::embedded::file_system;
 use crate::stats::{ms, Latencies};
 use crate::BenchResult;
 
-const FSYNC_PROBES: usize = 200;
+/// 4 KB appends each fsync probe times.
+pub const FSYNC_PROBES: usize = 200;
 
 /// Prints the machine line and the disk line; refuses a data directory on a tmpfs or ramfs, whose
 /// "fsync" costs nothing and would make every figure meaningless.
@@ -49,7 +50,9 @@ pub fn sync_directory(dir: &Path) -> BenchResult<()> {
     Ok(())
 }
 
-fn fsync_probe(dir: &Path) -> BenchResult<Latencies> {
+/// How long a durable 4 KB append takes on the disk under `dir`: every SQLite group commit pays
+/// one of these.
+pub fn fsync_probe(dir: &Path) -> BenchResult<Latencies> {
     use std::io::Write;
     let file = tempfile::NamedTempFile::new_in(dir)?;
     let mut handle = file.as_file();

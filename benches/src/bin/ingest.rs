@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use stammkunde_bench::args::{options_or_exit, Flags};
 use stammkunde_bench::child::ChildGuard;
 use stammkunde_bench::client::Connection;
+use stammkunde_bench::machine::{fsync_probe, FSYNC_PROBES};
 use stammkunde_bench::orders::OrderBodies;
 use stammkunde_bench::shop::{config_toml, shopify_signature, API_KEY, POINTS_PER_ORDER, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{kib, mib, ms, thousands, Latencies, Summary};
@@ -60,7 +61,6 @@ const PHASE_SECONDS_MAX: u64 = 60;
 /// A duplicate repeats one of the last this many new deliveries, as a platform retry would.
 const DUPLICATE_WINDOW: u64 = 10_000;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
-const FSYNC_PROBES: usize = 200;
 const UNEXPECTED_SHOWN_MAX: usize = 5;
 /// The SQLite writer thread's name (`shared/store-sqlite/src/writer.rs`).
 const WRITER_THREAD: &str = "sqlite-writer";
@@ -119,7 +119,9 @@ fn options() -> BenchResult<Option<Options>> {
 
 async fn run(options: Options) -> BenchResult<()> {
     let bodies = OrderBodies::new(options.customers)?;
-    let fsync = fsync_probe(&options.data_parent)?;
+    // Every group commit pays one fsync, and each new delivery waits for three commits in a row
+    // (its ingest, its ledger append, its timer).
+    let fsync = fsync_probe(&options.data_parent)?.summary();
     let server = Server::start(&options.runner, &options.data_parent).await?;
     print_setup(&options, &server, &bodies, &fsync);
     let load = Arc::new(Load {
@@ -225,24 +227,6 @@ async fn wait_until_healthy(addr: SocketAddr, child: &mut ChildGuard) -> BenchRe
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Err(format!("the runner did not answer /health within {STARTUP_TIMEOUT:?}:\n{}", child.log_tail()).into())
-}
-
-/// How long a durable 4 KB append takes on the disk under the data directory: every SQLite group
-/// commit pays one of these, and each new delivery waits for three commits in a row (its ingest,
-/// its ledger append, its timer).
-fn fsync_probe(dir: &Path) -> BenchResult<Summary> {
-    use std::io::Write;
-    let file = tempfile::NamedTempFile::new_in(dir)?;
-    let mut handle = file.as_file();
-    let block = [0u8; 4096];
-    let mut latencies = Latencies::default();
-    for _ in 0..FSYNC_PROBES {
-        let started = Instant::now();
-        handle.write_all(&block)?;
-        handle.sync_data()?;
-        latencies.push(started.elapsed());
-    }
-    Ok(latencies.summary())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,48 +6,23 @@ use chrono::{Duration, NaiveDate};
 use std::sync::Arc;
 
 use stammkunde_domain::clock::FixedClock;
-use stammkunde_domain::config::AppConfig;
-use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::ids::CustomerId;
 use stammkunde_domain::mail::{Campaign, MailSend, SendState};
 use stammkunde_domain::ports::MailStore;
 use stammkunde_local::OutboxMailer;
-use stammkunde_store_sqlite::SqliteStore;
-
-const CONFIG: &str = r##"
-[[shops]]
-id = "capped"
-platform = "shopify"
-domain = "capped.myshopify.com"
-webhook_secret = "0123456789abcdef0123"
-api_key = "fedcba9876543210fedc"
-currency = "EUR"
-time_zone = "Europe/Berlin"
-locale = "de"
-
-[shops.mail]
-enabled = true
-from = "Shop <news@shop.example>"
-shop_name = "Shop"
-shop_url = "https://shop.example/"
-imprint = "Shop GmbH"
-cap_mails = 1
-sends_per_second_max = 1000
-"##;
 
 mod common;
 
-use common::{add_confirmed_customer, at, mail_sweep};
+use common::{add_confirmed_customer, at, mail_shop, mail_sweep, open_store};
 
 #[tokio::test]
 async fn one_customers_two_mails_in_a_page_are_decided_in_turn_so_the_cap_defers_the_second() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let now = at("2026-06-15T10:05:00Z");
     let clock = Arc::new(FixedClock::new(now));
-    let store =
-        Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
-    let config = AppConfig::from_toml(CONFIG).unwrap_or_else(|e| panic!("{e}"));
-    let shop = config.shops[0].clone();
-    let shop_id = ShopId::parse("capped").unwrap_or_else(|e| panic!("{e}"));
+    let store = open_store(&dir, clock.clone());
+    let shop = mail_shop("capped", "cap_mails = 1");
+    let shop_id = shop.id.clone();
     let since = at("2025-01-01T00:00:00Z");
     let today: NaiveDate = now.date_naive();
     for i in 0..40 {

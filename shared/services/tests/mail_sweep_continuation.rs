@@ -6,46 +6,22 @@ use chrono::Duration;
 use std::sync::Arc;
 
 use stammkunde_domain::clock::FixedClock;
-use stammkunde_domain::config::AppConfig;
 use stammkunde_domain::customer::Birthday;
-use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::ids::CustomerId;
 use stammkunde_local::OutboxMailer;
-use stammkunde_store_sqlite::SqliteStore;
-
-const CONFIG: &str = r##"
-[[shops]]
-id = "pages"
-platform = "shopify"
-domain = "pages.myshopify.com"
-webhook_secret = "0123456789abcdef0123"
-api_key = "fedcba9876543210fedc"
-currency = "EUR"
-time_zone = "Europe/Berlin"
-locale = "de"
-
-[shops.mail]
-enabled = true
-from = "Shop <news@shop.example>"
-shop_name = "Shop"
-shop_url = "https://shop.example/"
-imprint = "Shop GmbH"
-sends_per_second_max = 1000
-"##;
 
 mod common;
 
-use common::{add_confirmed_customer, at, mail_sweep};
+use common::{add_confirmed_customer, at, mail_shop, mail_sweep, open_store};
 
 #[tokio::test]
 async fn continuations_resume_where_the_last_run_stopped_until_every_due_customer_is_mailed_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let now = at("2026-06-15T10:05:00Z");
     let clock = Arc::new(FixedClock::new(now));
-    let store =
-        Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
-    let config = AppConfig::from_toml(CONFIG).unwrap_or_else(|e| panic!("{e}"));
-    let shop = config.shops[0].clone();
-    let shop_id = ShopId::parse("pages").unwrap_or_else(|e| panic!("{e}"));
+    let store = open_store(&dir, clock.clone());
+    let shop = mail_shop("pages", "");
+    let shop_id = shop.id.clone();
     // 250 birthdays today: three pages of the birthday index for one of its days.
     let since = at("2025-01-01T00:00:00Z");
     for i in 0..250 {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
 use stammkunde_domain::clock::FixedClock;
+use stammkunde_domain::config::{AppConfig, ShopConfig};
 use stammkunde_domain::customer::{Birthday, CustomerProfile, Email};
 use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
@@ -14,6 +15,40 @@ use stammkunde_local::OutboxMailer;
 use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
 use stammkunde_services::Coupons;
 use stammkunde_store_sqlite::SqliteStore;
+
+/// A Shopify shop in Berlin with mail switched on, the pacer out of the way, and `mail_settings`
+/// (TOML lines of `[shops.mail]`) on top.
+pub fn mail_shop(id: &str, mail_settings: &str) -> ShopConfig {
+    let text = format!(
+        r#"
+[[shops]]
+id = "{id}"
+platform = "shopify"
+domain = "{id}.myshopify.com"
+webhook_secret = "0123456789abcdef0123"
+api_key = "fedcba9876543210fedc"
+currency = "EUR"
+time_zone = "Europe/Berlin"
+locale = "de"
+
+[shops.mail]
+enabled = true
+from = "Shop <news@shop.example>"
+shop_name = "Shop"
+shop_url = "https://shop.example/"
+imprint = "Shop GmbH"
+sends_per_second_max = 1000
+{mail_settings}
+"#
+    );
+    let config = AppConfig::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+    config.shops.into_iter().next().unwrap_or_else(|| panic!("no shop"))
+}
+
+/// A fresh SQLite store in `dir`.
+pub fn open_store(dir: &tempfile::TempDir, clock: Arc<FixedClock>) -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock).unwrap_or_else(|e| panic!("{e}")))
+}
 
 pub fn at(raw: &str) -> DateTime<Utc> {
     raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
