@@ -1,6 +1,7 @@
 //! Turning each platform's webhook payloads into typed changes. Pure functions of (topic, body,
 //! shop, time): the HTTP handler reads headers and verifies signatures before calling these.
 
+mod pruned;
 pub mod shopify;
 pub mod shopware;
 pub mod woocommerce;
@@ -25,14 +26,12 @@ pub enum ParseOutcome {
 
 /// Parses a JSON body, mapping serde's error to a 400 reason without echoing the body.
 pub fn parse_json(body: &[u8]) -> Result<serde_json::Value, crate::error::InputError> {
-    serde_json::from_slice(body).map_err(|e| {
-        crate::error::InputError::MalformedJson(format!(
-            "line {} column {}: {}",
-            e.line(),
-            e.column(),
-            e.classify_label()
-        ))
-    })
+    serde_json::from_slice(body).map_err(|e| json_error(&e))
+}
+
+/// serde's error as a 400 reason: where and what kind, never the body's text.
+pub(crate) fn json_error(e: &serde_json::Error) -> InputError {
+    InputError::MalformedJson(format!("line {} column {}: {}", e.line(), e.column(), e.classify_label()))
 }
 
 trait ClassifyLabel {

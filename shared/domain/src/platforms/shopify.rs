@@ -42,6 +42,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::pruned::{parse_json_pruned, Keep};
 use super::{
     add_minor, array, bounded_minor, country_code, email, expect_object, get, get_path, invalid, locale, opt_bool,
     opt_id, opt_rfc3339, opt_str, opt_str_in, parse_json, product_id_text, quantity, req_id, req_str, shown,
@@ -73,6 +74,67 @@ const ORDER_TOPICS: [&str; 6] = [
     "orders/fulfilled",
     "orders/partially_fulfilled",
 ];
+
+/// The fields of an Order resource the functions below read, and nothing else (see `pruned`). A
+/// field read below but missing here would read as absent: the fixture tests parse every topic's
+/// body both ways and compare.
+const ORDER_READ: Keep = Keep::Fields(&[
+    ("id", Keep::All),
+    ("name", Keep::All),
+    ("order_number", Keep::All),
+    ("currency", Keep::All),
+    ("financial_status", Keep::All),
+    ("cancelled_at", Keep::All),
+    ("created_at", Keep::All),
+    ("processed_at", Keep::All),
+    ("updated_at", Keep::All),
+    ("taxes_included", Keep::All),
+    ("customer_locale", Keep::All),
+    ("total_price", Keep::All),
+    ("total_price_set", SHOP_MONEY_READ),
+    ("total_shipping_price_set", SHOP_MONEY_READ),
+    ("shipping_lines", Keep::Fields(&[("price", Keep::All), ("price_set", SHOP_MONEY_READ)])),
+    ("discount_codes", Keep::Fields(&[("code", Keep::All)])),
+    ("fulfillment_status", Keep::All),
+    ("fulfillments", Keep::Fields(&[("status", Keep::All), ("created_at", Keep::All)])),
+    ("line_items", LINE_ITEM_READ),
+    ("customer", CUSTOMER_READ),
+    ("billing_address", Keep::Fields(&[("first_name", Keep::All), ("country_code", Keep::All)])),
+    ("refunds", REFUND_READ),
+]);
+
+const SHOP_MONEY_READ: Keep = Keep::Fields(&[("shop_money", Keep::Fields(&[("amount", Keep::All)]))]);
+
+const LINE_ITEM_READ: Keep = Keep::Fields(&[
+    ("id", Keep::All),
+    ("gift_card", Keep::All),
+    ("quantity", Keep::All),
+    ("product_id", Keep::All),
+    ("price", Keep::All),
+    ("price_set", SHOP_MONEY_READ),
+    ("discount_allocations", Keep::Fields(&[("amount", Keep::All), ("amount_set", SHOP_MONEY_READ)])),
+    ("tax_lines", Keep::Fields(&[("price", Keep::All), ("price_set", SHOP_MONEY_READ)])),
+]);
+
+const CUSTOMER_READ: Keep = Keep::Fields(&[
+    ("id", Keep::All),
+    ("email", Keep::All),
+    ("first_name", Keep::All),
+    ("last_name", Keep::All),
+    ("updated_at", Keep::All),
+    ("accepts_marketing", Keep::All),
+    ("email_marketing_consent", Keep::Fields(&[("state", Keep::All)])),
+    ("default_address", Keep::Fields(&[("country_code", Keep::All)])),
+]);
+
+/// A Refund resource: the body of `refunds/create`, and each entry of an order's `refunds[]`.
+const REFUND_READ: Keep = Keep::Fields(&[
+    ("id", Keep::All),
+    ("order_id", Keep::All),
+    ("created_at", Keep::All),
+    ("processed_at", Keep::All),
+    ("refund_line_items", Keep::Fields(&[("line_item_id", Keep::All), ("quantity", Keep::All)])),
+]);
 
 /// Most order ids a privacy request may name. Shopify sends the customer's orders; a customer with
 /// more than this is implausible and the list is refused rather than truncated.
@@ -109,21 +171,36 @@ pub fn parse(
     if !handled {
         return Ok(ParseOutcome::Ignored { reason: format!("topic `{}` is not handled", shown(topic)) });
     }
-    let json = parse_json(body)?;
-    expect_object(&json, "body")?;
-    let changes = match topic {
-        _ if ORDER_TOPICS.contains(&topic) => order_changes(&json, shop)?,
-        "refunds/create" => vec![Change::RecordRefund(refund(&json, shop, None, &REFUND_BODY)?)],
-        "customers/create" | "customers/update" => vec![Change::UpsertCustomer(customer_profile(&json, shop)?)],
+    // Order and refund bodies are large and mostly fields we never read: parse only the rest.
+    let json = match topic {
+        _ if ORDER_TOPICS.contains(&topic) => parse_json_pruned(body, ORDER_READ)?,
+        "refunds/create" => parse_json_pruned(body, REFUND_READ)?,
+        _ => parse_json(body)?,
+    };
+    changes(topic, &json, shop, delivery_ref, received_at).map(ParseOutcome::Changes)
+}
+
+/// The changes a handled topic's body means.
+fn changes(
+    topic: &str,
+    json: &Value,
+    shop: &ShopConfig,
+    delivery_ref: &str,
+    received_at: DateTime<Utc>,
+) -> Result<Vec<Change>, InputError> {
+    expect_object(json, "body")?;
+    Ok(match topic {
+        _ if ORDER_TOPICS.contains(&topic) => order_changes(json, shop)?,
+        "refunds/create" => vec![Change::RecordRefund(refund(json, shop, None, &REFUND_BODY)?)],
+        "customers/create" | "customers/update" => vec![Change::UpsertCustomer(customer_profile(json, shop)?)],
         "customers/delete" => vec![Change::DeleteCustomer {
             shop: shop.id.clone(),
-            customer_id: CustomerId::parse(&req_id(&json, "id", "id")?)?,
+            customer_id: CustomerId::parse(&req_id(json, "id", "id")?)?,
             at: received_at,
         }],
         "app/uninstalled" => vec![Change::RecordUninstall { shop: shop.id.clone(), at: received_at }],
-        _ => vec![Change::RecordPrivacyRequest(privacy_request(topic, &json, shop, delivery_ref, received_at)?)],
-    };
-    Ok(ParseOutcome::Changes(changes))
+        _ => vec![Change::RecordPrivacyRequest(privacy_request(topic, json, shop, delivery_ref, received_at)?)],
+    })
 }
 
 /// `[UpsertCustomer, RecordOrder]` for a customer's order, `[RecordOrder]` for a guest's, each
@@ -539,6 +616,64 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-11-23T08:00:00Z".parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every path to a value in `value`, as JSON pointers.
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        let children: Vec<(String, &Value)> = match value {
+            Value::Object(map) => map.iter().map(|(k, v)| (k.replace('~', "~0").replace('/', "~1"), v)).collect(),
+            Value::Array(items) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+            _ => Vec::new(),
+        };
+        for (step, child) in children {
+            let path = format!("{at}/{step}");
+            out.push(path.clone());
+            pointers(child, path, out);
+        }
+    }
+
+    /// The pruned parse must mean exactly what the full parse means: for each fixture, and for
+    /// each of its values replaced by a value of another type or by null, both give the same
+    /// changes or the same error. A field the parser reads but the schema lacks shows up here as
+    /// a mutation only the full parse notices.
+    #[test]
+    fn the_pruned_parse_means_what_the_full_parse_means() {
+        let fixtures = [
+            ("orders/paid", include_str!("../../../../fixtures/webhooks/shopify/orders_paid.json")),
+            ("orders/create", include_str!("../../../../fixtures/webhooks/shopify/orders_create_pending.json")),
+            ("orders/cancelled", include_str!("../../../../fixtures/webhooks/shopify/orders_cancelled.json")),
+            (
+                "orders/updated",
+                include_str!("../../../../fixtures/webhooks/shopify/orders_updated_fulfilled_refunded.json"),
+            ),
+            ("refunds/create", include_str!("../../../../fixtures/webhooks/shopify/refunds_create.json")),
+        ];
+        let (shop, now) = (shop(), now());
+        let mut compared = 0;
+        for (topic, text) in fixtures {
+            let keep = if topic == "refunds/create" { REFUND_READ } else { ORDER_READ };
+            let full = parse_json(text.as_bytes()).unwrap_or_else(|e| panic!("{topic}: {e}"));
+            let mut paths = Vec::new();
+            pointers(&full, String::new(), &mut paths);
+            let mut bodies = vec![full.clone()];
+            for path in &paths {
+                for replacement in [serde_json::json!({"unexpected": [true]}), Value::Null, serde_json::json!("12.5")] {
+                    let mut mutated = full.clone();
+                    if let Some(slot) = mutated.pointer_mut(path) {
+                        *slot = replacement;
+                    }
+                    bodies.push(mutated);
+                }
+            }
+            for body in bodies {
+                let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                let pruned = parse_json_pruned(&bytes, keep).unwrap_or_else(|e| panic!("{topic}: {e}"));
+                let expected = changes(topic, &body, &shop, "d1", now);
+                assert_eq!(changes(topic, &pruned, &shop, "d1", now), expected, "{topic}: {body}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 1_000, "only {compared} bodies compared");
     }
 
     #[test]
