@@ -404,6 +404,15 @@ impl MailStore for FaultyStore {
         self.call("MailStore::put_contact", self.inner.put_contact(shop, customer, contact)).await
     }
 
+    async fn update_contact(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        contact: &MailContact,
+    ) -> Result<bool, StoreError> {
+        self.call("MailStore::update_contact", self.inner.update_contact(shop, customer, contact)).await
+    }
+
     async fn put_link(&self, digest: &str, link: &LinkToken) -> Result<(), StoreError> {
         self.call("MailStore::put_link", self.inner.put_link(digest, link)).await
     }

@@ -345,7 +345,18 @@ pub trait MailStore: Send + Sync {
 
     /// The customer's mail settings; `None` if they never set any (the defaults apply).
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError>;
+    /// Stores the settings as given, whatever is stored: for imports and seeding. What a person
+    /// changes goes through `update_contact`.
     async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError>;
+    /// Stores `contact` with its `revision` one higher, if the stored settings are still at
+    /// `contact.revision` (no settings stored counts as revision 0); `false` if another write
+    /// came first, and then nothing is written: read again and decide again.
+    async fn update_contact(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        contact: &MailContact,
+    ) -> Result<bool, StoreError>;
 
     /// Keeps a mail's link token under its digest (`mail::link::token_digest`), before the mail
     /// goes out. The same digest again replaces it (a retry of the same mail).

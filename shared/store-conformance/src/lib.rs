@@ -149,6 +149,8 @@ macro_rules! mail_conformance_tests {
             a_link_token_is_found_by_its_digest_only,
             deferred_pages_return_every_due_record_exactly_once,
             mail_settings_round_trip_and_the_last_write_wins,
+            a_guarded_settings_write_applies_only_to_the_revision_it_read,
+            concurrent_guarded_settings_writes_from_one_read_apply_exactly_one,
             a_suppression_keeps_its_first_reason_per_shop,
             a_soft_bounce_counts_once_per_message_of_its_address_in_its_shop,
             concurrent_soft_bounces_lose_no_count_and_count_a_message_once,

@@ -334,6 +334,33 @@ impl MailStore for SqliteStore {
             .await
     }
 
+    async fn update_contact(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        contact: &MailContact,
+    ) -> Result<bool, StoreError> {
+        let next = MailContact { revision: contact.revision.saturating_add(1), ..contact.clone() };
+        let body = codec::to_json("mail settings", &next)?;
+        let (shop, customer, expected) = (shop.clone(), customer.clone(), contact.revision);
+        self.writer
+            .write(move |tx| {
+                // Read and write in one job of the only writer: nothing can come between them.
+                let stored = read_contact(tx, &shop, &customer)?.map_or(0, |stored| stored.revision);
+                if stored != expected {
+                    return Ok(false);
+                }
+                tx.prepare_cached(
+                    "INSERT INTO mail_contacts (shop, customer_id, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (shop, customer_id) DO UPDATE SET body = excluded.body",
+                )
+                .and_then(|mut statement| statement.execute(params![shop.as_str(), customer.as_str(), body]))
+                .or_store("storing mail settings")?;
+                Ok(true)
+            })
+            .await
+    }
+
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
         let reason = codec::to_json("a suppression reason", &suppression.reason)?;
         let at = codec::timestamp(&suppression.at)?;

@@ -49,7 +49,7 @@ use stammkunde_domain::ports::{CreateOutcome, MailStore, Page, PageRequest};
 
 use super::codec::mail::{
     decode_contact, decode_due, decode_link, decode_send, decode_soft_bounces, decode_suppression, due_bound,
-    encode_contact, encode_link, encode_send, encode_suppression, AT, BOUNCED_MESSAGES, SOFT_BOUNCES, STATE,
+    encode_contact, encode_link, encode_send, encode_suppression, AT, BOUNCED_MESSAGES, REVISION, SOFT_BOUNCES, STATE,
 };
 use super::codec::{key_item, s, time};
 use super::errors::{contention, store_error};
@@ -171,8 +171,26 @@ impl MailStore for DynamoStore {
         self.get(&mail_contact_key(shop, customer)).await?.map(|item| decode_contact(&item)).transpose()
     }
 
+    async fn update_contact(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        contact: &MailContact,
+    ) -> Result<bool, StoreError> {
+        let next = MailContact { revision: contact.revision.saturating_add(1), ..contact.clone() };
+        let mut expr = Expr::default();
+        let revision = expr.name(REVISION);
+        // Revision 0 is "no settings stored, or stored before revisions were counted".
+        let condition = match i64::try_from(contact.revision) {
+            Ok(0) => format!("attribute_not_exists({revision})"),
+            Ok(expected) => format!("{revision} = {}", expr.value(AttributeValue::N(expected.to_string()))),
+            Err(_) => return Ok(false),
+        };
+        Ok(self.put_if(encode_contact(shop, customer, &next)?, condition, expr).await?.is_none())
+    }
+
     async fn put_contact(&self, shop: &ShopId, customer: &CustomerId, contact: &MailContact) -> Result<(), StoreError> {
-        // Unconditional: the settings are the customer's latest choice, and the last write is it.
+        // Unconditional, by the port's contract: imports and seeding. People's changes are guarded.
         self.client
             .put_item()
             .table_name(&self.table)

@@ -28,6 +28,54 @@ pub struct MailContact {
     pub paused_until: Option<DateTime<Utc>>,
     /// The time zone the customer chose; wins over the one their country implies.
     pub time_zone: Option<Tz>,
+    /// How often the customer wants marketing mail, at most.
+    #[serde(default)]
+    pub frequency: Frequency,
+    /// Counts the guarded writes (`MailStore::update_contact`): a write based on an older read
+    /// than the stored one is refused, so two pages saved at once cannot undo each other (an
+    /// unsubscribe lost under a settings save would be a mail to someone who said no).
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// The customer's choice of how often marketing mail may come. It tightens the shop's frequency
+/// cap and never loosens it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    /// As the shop's cap allows.
+    #[default]
+    AsItComes,
+    /// At most one a week.
+    Weekly,
+    /// At most one a month (30 days).
+    Monthly,
+}
+
+impl Frequency {
+    pub const ALL: [Frequency; 3] = [Frequency::AsItComes, Frequency::Weekly, Frequency::Monthly];
+
+    /// The customer's own cap: at most one capped mail in this many days, if any.
+    pub fn window_days(self) -> Option<u32> {
+        match self {
+            Frequency::AsItComes => None,
+            Frequency::Weekly => Some(7),
+            Frequency::Monthly => Some(30),
+        }
+    }
+
+    /// The name forms and stores use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::AsItComes => "as_it_comes",
+            Frequency::Weekly => "weekly",
+            Frequency::Monthly => "monthly",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Frequency> {
+        Frequency::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
 }
 
 /// Why an address never gets mail again.

@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, MailError};
-use stammkunde_domain::mail::cap::{cap_frees_at, is_capped};
+use stammkunde_domain::mail::cap::{cap_frees_at, cap_window_days, is_capped};
 use stammkunde_domain::mail::contact::{permission, AddressDigest};
 use stammkunde_domain::mail::due::{birthday_due, due_on, win_back_date};
 use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
@@ -110,7 +110,7 @@ impl MailSweep {
             }
         };
         if is_capped(class) {
-            let since = now - Duration::days(i64::from(shop.mail.cap_days));
+            let since = now - Duration::days(i64::from(cap_window_days(&shop.mail, contact.frequency)));
             let claimed: Vec<DateTime<Utc>> = self
                 .mail
                 .sends_claimed_since(&shop.id, &candidate.customer_id, since)
@@ -119,7 +119,7 @@ impl MailSweep {
                 .filter(|s| is_capped(s.campaign.class()) && !(s.campaign == candidate.campaign && s.date == date))
                 .filter_map(|s| s.state.claimed_at())
                 .collect();
-            if let Err(frees_at) = cap_frees_at(now, &claimed, &shop.mail) {
+            if let Err(frees_at) = cap_frees_at(now, &claimed, &shop.mail, contact.frequency) {
                 let due = next_send_slot(frees_at, zone, &shop.mail);
                 if is_late(candidate.campaign, date, local(due, zone).date()) {
                     return self.settle(send(SendState::Dropped { at: now }), expected, Outcome::Dropped).await;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::contact::{AddressDigest, Frequency};
 use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::{
@@ -262,6 +262,8 @@ pub async fn mail_settings_round_trip_and_the_last_write_wins(store: &dyn MailSt
         unsubscribed_at: None,
         paused_until: Some(at(1) + Duration::days(30)),
         time_zone: Some(Tz::America__New_York),
+        frequency: Frequency::Weekly,
+        revision: 4,
     };
     ok("put_contact", store.put_contact(&shop, &id, &first).await);
     assert_eq!(ok("contact", store.contact(&shop, &id).await), Some(first));
@@ -269,6 +271,44 @@ pub async fn mail_settings_round_trip_and_the_last_write_wins(store: &dyn MailSt
     ok("put_contact", store.put_contact(&shop, &id, &second).await);
     assert_eq!(ok("contact", store.contact(&shop, &id).await), Some(second));
     assert_eq!(ok("contact", store.contact(&fixtures::shop("mail-contact-other"), &id).await), None);
+}
+
+pub async fn a_guarded_settings_write_applies_only_to_the_revision_it_read(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-contact-guard");
+    let id = fixtures::customer_id("c1");
+    let unsubscribed = MailContact { unsubscribed_at: Some(at(1)), ..MailContact::default() };
+    assert!(ok("update_contact", store.update_contact(&shop, &id, &unsubscribed).await), "revision 0 = none stored");
+    let stored = ok("contact", store.contact(&shop, &id).await);
+    assert_eq!(stored, Some(MailContact { revision: 1, ..unsubscribed.clone() }));
+    // A page read before the unsubscribe saves its topics: refused, and the unsubscribe stays.
+    let stale = MailContact { topics_declined: vec![Topic::Offers], ..MailContact::default() };
+    assert!(!ok("update_contact", store.update_contact(&shop, &id, &stale).await));
+    assert_eq!(ok("contact", store.contact(&shop, &id).await), stored);
+    let fresh = MailContact { topics_declined: vec![Topic::Offers], ..stored.clone().unwrap_or_default() };
+    assert!(ok("update_contact", store.update_contact(&shop, &id, &fresh).await));
+    let now = ok("contact", store.contact(&shop, &id).await).unwrap_or_default();
+    assert_eq!((now.revision, now.unsubscribed_at, now.topics_declined), (2, Some(at(1)), vec![Topic::Offers]));
+    // Settings stored unguarded (an import) count as revision 0 only if they carry none.
+    let other = fixtures::customer_id("c2");
+    ok("put_contact", store.put_contact(&shop, &other, &MailContact::default()).await);
+    assert!(ok("update_contact", store.update_contact(&shop, &other, &MailContact::default()).await));
+    assert!(!ok("update_contact", store.update_contact(&shop, &other, &MailContact::default()).await));
+}
+
+pub async fn concurrent_guarded_settings_writes_from_one_read_apply_exactly_one(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-contact-race");
+    let id = fixtures::customer_id("c1");
+    let writes = (0..8u32).map(|i| {
+        let (shop, id) = (shop.clone(), id.clone());
+        let contact = MailContact { paused_until: Some(at(i64::from(i) + 1)), ..MailContact::default() };
+        async move { store.update_contact(&shop, &id, &contact).await }
+    });
+    let results = futures::future::join_all(writes).await;
+    let applied: Vec<bool> = results.into_iter().map(|r| ok("update_contact", r)).collect();
+    assert_eq!(applied.iter().filter(|a| **a).count(), 1, "{applied:?}");
+    let stored = ok("contact", store.contact(&shop, &id).await).unwrap_or_default();
+    let winner = applied.iter().position(|a| *a).map(|i| at(i64::try_from(i).unwrap_or(0) + 1));
+    assert_eq!((stored.revision, stored.paused_until), (1, winner));
 }
 
 pub async fn a_suppression_keeps_its_first_reason_per_shop(store: &dyn MailStore) {

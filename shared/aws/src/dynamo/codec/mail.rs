@@ -31,11 +31,11 @@ use serde::Serialize;
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::mail::contact::AddressDigest;
+use stammkunde_domain::mail::contact::{AddressDigest, Frequency};
 use stammkunde_domain::mail::link::LinkToken;
 use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression};
 
-use super::{key_item, s, strings, time, Item, Reader};
+use super::{key_item, n, s, strings, time, Item, Reader};
 use crate::dynamo::schema::{
     customer_from_pk, deferred_index_value, deferred_order_value, link_key, mail_contact_key, mail_send_from_sk,
     mail_send_key, suppression_key, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, TTL_ATTRIBUTE,
@@ -57,6 +57,9 @@ const TOPICS_DECLINED: &str = "td";
 const UNSUBSCRIBED_AT: &str = "ua";
 const PAUSED_UNTIL: &str = "pu";
 const TIME_ZONE: &str = "tz";
+const FREQUENCY: &str = "fq";
+/// The contact's revision (`MailContact::revision`): guarded writes condition on it.
+pub(crate) const REVISION: &str = "rv";
 
 const LINK_SHOP: &str = "sh";
 const LINK_CUSTOMER: &str = "cu";
@@ -237,6 +240,12 @@ pub(crate) fn encode_contact(shop: &ShopId, customer: &CustomerId, contact: &Mai
     if let Some(zone) = contact.time_zone {
         item.insert(TIME_ZONE.into(), s(serde_name("a time zone", &zone)?));
     }
+    if contact.frequency != Frequency::default() {
+        item.insert(FREQUENCY.into(), s(contact.frequency.as_str()));
+    }
+    if contact.revision > 0 {
+        item.insert(REVISION.into(), n(i64::try_from(contact.revision).unwrap_or(i64::MAX)));
+    }
     Ok(item)
 }
 
@@ -252,6 +261,14 @@ pub(crate) fn decode_contact(item: &Item) -> Result<MailContact, StoreError> {
         unsubscribed_at: r.opt_time(UNSUBSCRIBED_AT)?,
         paused_until: r.opt_time(PAUSED_UNTIL)?,
         time_zone: r.opt_s(TIME_ZONE)?.map(|t| from_serde_name(&r, TIME_ZONE, t)).transpose()?,
+        frequency: match r.opt_s(FREQUENCY)? {
+            Some(raw) => Frequency::parse(raw).ok_or_else(|| r.corrupt("not a mail frequency"))?,
+            None => Frequency::default(),
+        },
+        revision: match r.opt_i64(REVISION)? {
+            Some(revision) => u64::try_from(revision).map_err(|_| r.corrupt("a negative revision"))?,
+            None => 0,
+        },
     })
 }
 
@@ -420,6 +437,8 @@ mod tests {
             unsubscribed_at: Some(at(2, 5)),
             paused_until: Some(at(3, 0)),
             time_zone: serde_json::from_str(r#""America/New_York""#).ok(),
+            frequency: Frequency::Monthly,
+            revision: 3,
         };
         assert!(full.time_zone.is_some() && full.topics_declined.len() == 2);
         for contact in [full, MailContact::default()] {
