@@ -166,7 +166,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
         },
         preferences: PreferencesService {
             shops: shops.clone(),
-            customers: sqlite.clone(),
+            store: sqlite.clone(),
             mail: sqlite.clone(),
             clock: clock.clone(),
             pages: Arc::new(Pages::new()?),

@@ -31,6 +31,7 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/webhooks/{*rest}", any(webhooks))
         .route("/api/{*rest}", any(api))
         .route("/u/{token}", any(preferences))
+        .route("/p/{token}", any(preferences))
         // Local only: what the schedules do on AWS, on demand.
         .route("/dev/sweeps/{sweep}", post(sweep))
         .route("/dev/outbox", get(outbox_list))

@@ -951,7 +951,7 @@ async fn preferences(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>
     let env = stack.environment(recorder).await;
     PreferencesService {
         shops: env.shops.clone(),
-        customers: env.store.clone(),
+        store: env.store.clone(),
         mail: env.store.clone(),
         clock: clock.clone(),
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
@@ -972,6 +972,16 @@ async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedC
     };
     let digest = token_digest(token).unwrap_or_default();
     store.put_link(&digest, &link).await.unwrap_or_else(|e| panic!("{e:?}"));
+    // The settings page, then a save with a birthday (the settings' PutItem, the profile's
+    // UpdateItem).
+    let settings_path = format!("/p/{token}");
+    let settings = service.handle(request("GET", &settings_path, &[], b"")).await;
+    assert_eq!(settings.status(), 200, "{}", settings.body());
+    let csrf = hidden_field(settings.body(), "csrf");
+    let form = format!("csrf={csrf}&revision=0&topic_newsletter=on&frequency=monthly&birthday_day=14&birthday_month=7");
+    let form_headers = [("content-type", "application/x-www-form-urlencoded".to_owned())];
+    let saved = service.handle(request("POST", &settings_path, &form_headers, form.as_bytes())).await;
+    assert_eq!(saved.status(), 303, "{}", saved.body());
     let path = format!("/u/{token}");
     let page = service.handle(request("GET", &path, &[], b"")).await;
     assert_eq!(page.status(), 200, "{}", page.body());
@@ -980,6 +990,13 @@ async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedC
     assert_eq!(one_click.status(), 200, "{}", one_click.body());
     let contact = store.contact(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
     assert!(contact.and_then(|c| c.unsubscribed_at).is_some(), "unsubscribed");
+}
+
+/// The value of a page's hidden form field.
+fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} in {html}"));
+    html[start..].split('"').next().unwrap_or_default().to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-//! The preference centre's pages behind the links in every mail. Today the unsubscribe link:
+//! The preference centre's pages behind the links in every mail:
 //!
 //! | route | what |
 //! |---|---|
+//! | `GET /p/{token}` | the settings page: topics, frequency, pause, birthday, time zone; points, tier, history, active codes (see `settings`) |
+//! | `POST /p/{token}` | saves the settings form; 303 back to the page |
 //! | `GET /u/{token}` | a page with one button; changes nothing |
 //! | `POST /u/{token}` | unsubscribes from all marketing mail: the page's button (`confirm=1`), or a mail provider's one-click request (`List-Unsubscribe=One-Click`, RFC 8058: no cookie, no confirmation) |
 //!
@@ -10,7 +12,10 @@
 //! again changes nothing and answers the same. `?lang=de|en` switches the language; otherwise it
 //! is the customer's, else the shop's.
 
+mod form;
 mod page;
+mod settings;
+mod words;
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -20,25 +25,33 @@ use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::{Locale, ShopConfig, ShopDirectory};
 use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
-use stammkunde_domain::ports::{CustomerStore, MailStore};
+use stammkunde_domain::mail::MailContact;
+use stammkunde_domain::ports::{MailStore, Store};
 
 pub use page::{Page, Pages};
 
 /// The body of RFC 8058's one-click POST.
 const ONE_CLICK_BODY: &str = "List-Unsubscribe=One-Click";
 /// More than any form of these pages sends.
-const BODY_BYTES_MAX: usize = 1024;
+const BODY_BYTES_MAX: usize = 4096;
+/// Reads-and-writes an unsubscribe tries before answering 503 (the mail provider retries).
+const UNSUBSCRIBE_ATTEMPTS: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the settings changed {UNSUBSCRIBE_ATTEMPTS} times in a row during the unsubscribe")]
+struct UnsubscribeContended;
 
 pub struct PreferencesService {
     pub shops: Arc<ShopDirectory>,
-    pub customers: Arc<dyn CustomerStore>,
+    /// Customers, their ledgers and their birthdays.
+    pub store: Arc<dyn Store>,
     pub mail: Arc<dyn MailStore>,
     pub clock: Arc<dyn Clock>,
     pub pages: Arc<Pages>,
 }
 
 /// A valid link: its token, its shop, and the language to answer in.
-struct Visit<'a> {
+pub(crate) struct Visit<'a> {
     link: LinkToken,
     shop: &'a ShopConfig,
     locale: Locale,
@@ -58,8 +71,10 @@ impl PreferencesService {
     }
 
     async fn route(&self, request: &Request<Bytes>, asked: Option<Locale>) -> Result<Response<String>, StoreError> {
-        let token = match request.uri().path().strip_prefix("/u/") {
-            Some(token) if !token.contains('/') => token,
+        let path = request.uri().path();
+        let (settings, token) = match (path.strip_prefix("/u/"), path.strip_prefix("/p/")) {
+            (Some(token), _) if !token.contains('/') => (false, token),
+            (_, Some(token)) if !token.contains('/') => (true, token),
             _ => return Ok(page::plain(StatusCode::NOT_FOUND, "no such page")),
         };
         let method = request.method();
@@ -75,6 +90,11 @@ impl PreferencesService {
             let locale = asked.unwrap_or(Locale::De);
             return Ok(self.pages.render(StatusCode::NOT_FOUND, Page::Invalid, locale, None, ""));
         };
+        if settings {
+            let post = (method == Method::POST).then(|| (request.headers(), request.body()));
+            let saved = request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "saved=1"));
+            return self.settings(&visit, token, post, saved).await;
+        }
         let (name, colour) = (Some(visit.shop.mail.shop_name.as_str()), visit.shop.mail.colour.as_str());
         if method == Method::GET {
             return Ok(self.pages.render(StatusCode::OK, Page::Ask, visit.locale, name, colour));
@@ -99,7 +119,7 @@ impl PreferencesService {
         let locale = match asked {
             Some(locale) => locale,
             None => {
-                let customer = self.customers.customer(&link.shop, &link.customer_id).await?;
+                let customer = self.store.customer(&link.shop, &link.customer_id).await?;
                 customer.and_then(|c| c.profile.locale).and_then(|l| locale_of(&l)).unwrap_or(shop.locale)
             }
         };
@@ -107,14 +127,21 @@ impl PreferencesService {
     }
 
     /// Unsubscribed from all marketing mail, at the first time only: a second click keeps it.
+    /// Guarded like every settings write, and tried again on a concurrent save: an unsubscribe
+    /// must never be lost under another write.
     async fn unsubscribe(&self, link: &LinkToken) -> Result<(), StoreError> {
-        let mut contact = self.mail.contact(&link.shop, &link.customer_id).await?.unwrap_or_default();
-        if contact.unsubscribed_at.is_none() {
-            contact.unsubscribed_at = Some(self.clock.now());
-            self.mail.put_contact(&link.shop, &link.customer_id, &contact).await?;
-            tracing::info!(shop = %link.shop, customer = %link.customer_id, "unsubscribed through a mail's link");
+        for _ in 0..UNSUBSCRIBE_ATTEMPTS {
+            let contact = self.mail.contact(&link.shop, &link.customer_id).await?.unwrap_or_default();
+            if contact.unsubscribed_at.is_some() {
+                return Ok(());
+            }
+            let next = MailContact { unsubscribed_at: Some(self.clock.now()), ..contact };
+            if self.mail.update_contact(&link.shop, &link.customer_id, &next).await? {
+                tracing::info!(shop = %link.shop, customer = %link.customer_id, "unsubscribed through a mail's link");
+                return Ok(());
+            }
         }
-        Ok(())
+        Err(StoreError::unavailable("unsubscribing", UnsubscribeContended))
     }
 }
 

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let env = LambdaEnvironment::load().await?;
     let service = Arc::new(PreferencesService {
         shops: env.shops.clone(),
-        customers: env.store.clone(),
+        store: env.store.clone(),
         mail: env.store.clone(),
         clock: Arc::new(SystemClock),
         pages: Arc::new(Pages::new()?),

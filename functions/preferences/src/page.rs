@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use stammkunde_domain::config::Locale;
 
 const PAGE: &str = include_str!("../templates/page.html");
+const SETTINGS: &str = include_str!("../templates/settings.html");
 /// The default colour, as the shop's mail settings default it.
 const COLOUR_DEFAULT: &str = "#1f6f5c";
 
@@ -100,11 +101,11 @@ impl Pages {
     pub fn new() -> Result<Pages, minijinja::Error> {
         let mut env = Environment::new();
         env.add_template("page.html", PAGE)?;
+        env.add_template("settings.html", SETTINGS)?;
         Ok(Pages { env })
     }
 
-    /// The page as a whole response: status, HTML, and the headers that keep it private (the
-    /// token is in the URL: no referrer, no cache) and locked down (no script, no framing).
+    /// One of the short pages (`Page`) as a whole response.
     pub fn render(
         &self,
         status: StatusCode,
@@ -129,27 +130,44 @@ impl Pages {
                 title => words.title, text => words.text, button => words.button,
             })
         });
-        let html = match html {
-            Ok(html) => html,
-            Err(error) => {
-                tracing::error!(%error, "rendering a preference page failed");
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-            }
-        };
-        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style.as_bytes()));
-        let policy = format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        );
-        let response = Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-            .header(header::CONTENT_SECURITY_POLICY, policy)
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .header(header::REFERRER_POLICY, "no-referrer")
-            .header(header::CACHE_CONTROL, "no-store")
-            .body(html);
-        response.unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
+        respond(status, html, &style)
     }
+
+    /// The settings page (`settings.html`) with `context`, in the shop's colour.
+    pub fn render_settings(&self, status: StatusCode, colour: &str, context: minijinja::Value) -> Response<String> {
+        let style = format!("{}{SETTINGS_STYLE}", style(colour));
+        let html =
+            self.env.get_template("settings.html").and_then(|t| t.render(context! { style => &style, ..context }));
+        respond(status, html, &style)
+    }
+}
+
+/// What the settings page adds to the common stylesheet: its form.
+const SETTINGS_STYLE: &str = "fieldset{border:1px solid #ccc;border-radius:6px;margin:1.2rem 0;padding:.6rem 1rem}    legend{font-weight:600}label{display:block;margin:.35rem 0}input,select{font:inherit}    input[type=number]{width:5rem}.note{color:#555;font-size:.9rem}.saved{padding:.6rem 1rem;background:#e8f3ee}    .error{padding:.6rem 1rem;background:#fbeaea}table{border-collapse:collapse;width:100%}    td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee}main{max-width:40rem}";
+
+/// The rendered page as a whole response: status, HTML, and the headers that keep it private
+/// (the token is in the URL: no referrer, no cache) and locked down (no script, no framing).
+fn respond(status: StatusCode, html: Result<String, minijinja::Error>, style: &str) -> Response<String> {
+    let html = match html {
+        Ok(html) => html,
+        Err(error) => {
+            tracing::error!(%error, "rendering a preference page failed");
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+    };
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style.as_bytes()));
+    let policy = format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(header::CONTENT_SECURITY_POLICY, policy)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(html);
+    response.unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
 }
 
 /// A short text answer, for the one-click POST (mail providers read only the status) and errors.

@@ -32,7 +32,7 @@ async fn the_sample_one_click_request_unsubscribes_the_customer_its_token_stands
     let customer = CustomerId::parse("7654321098765").unwrap_or_else(|e| panic!("{e}"));
     let service = PreferencesService {
         shops: Arc::new(ShopDirectory::new(config)),
-        customers: store.clone(),
+        store: store.clone(),
         mail: store.clone(),
         clock,
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
