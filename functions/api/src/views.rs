@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::ledger::schedule::lot_expiry;
+use stammkunde_domain::ledger::schedule;
 use stammkunde_domain::ledger::state::CodeAccount;
 use stammkunde_domain::ledger::{tiers, Balance, EntryDetail, LedgerEntry, LedgerState};
 
@@ -45,15 +45,7 @@ pub(crate) fn customer(shop: &ShopConfig, c: &Customer, state: &LedgerState, now
 
 /// The earliest date points expire on, and how many expire then.
 fn next_expiry(shop: &ShopConfig, state: &LedgerState) -> Value {
-    let dated: Vec<(DateTime<Utc>, i64)> = state
-        .lots
-        .open()
-        .iter()
-        .filter_map(|lot| Some((lot_expiry(lot, state, &shop.expiry)?, lot.remaining)))
-        .collect();
-    let Some(first) = dated.iter().map(|(at, _)| *at).min() else { return Value::Null };
-    let points: i64 = dated.iter().filter(|(at, _)| at.date_naive() == first.date_naive()).map(|(_, p)| p).sum();
-    json!({ "points": points, "at": first })
+    schedule::next_expiry(state, &shop.expiry).map_or(Value::Null, |(at, points)| json!({ "points": points, "at": at }))
 }
 
 /// The codes the customer was given, oldest first by expiry: active (issued, unused, unexpired),

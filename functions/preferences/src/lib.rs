@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::{Locale, ShopConfig, ShopDirectory};
+use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::MailContact;
@@ -50,11 +51,13 @@ pub struct PreferencesService {
     pub pages: Arc<Pages>,
 }
 
-/// A valid link: its token, its shop, and the language to answer in.
+/// A valid link: its token, its shop, its customer (read once per request), and the language to
+/// answer in.
 pub(crate) struct Visit<'a> {
     link: LinkToken,
     shop: &'a ShopConfig,
     locale: Locale,
+    customer: Option<Customer>,
 }
 
 impl PreferencesService {
@@ -116,14 +119,10 @@ impl PreferencesService {
         if !link.is_valid_at(self.clock.now()) {
             return Ok(None);
         }
-        let locale = match asked {
-            Some(locale) => locale,
-            None => {
-                let customer = self.store.customer(&link.shop, &link.customer_id).await?;
-                customer.and_then(|c| c.profile.locale).and_then(|l| locale_of(&l)).unwrap_or(shop.locale)
-            }
-        };
-        Ok(Some(Visit { link, shop, locale }))
+        let customer = self.store.customer(&link.shop, &link.customer_id).await?;
+        let customer_tag = customer.as_ref().and_then(|c| c.profile.locale.as_deref());
+        let locale = asked.unwrap_or_else(|| Locale::for_customer(customer_tag, shop.locale));
+        Ok(Some(Visit { link, shop, locale, customer }))
     }
 
     /// Unsubscribed from all marketing mail, at the first time only: a second click keeps it.
@@ -145,16 +144,8 @@ impl PreferencesService {
     }
 }
 
-fn locale_of(tag: &str) -> Option<Locale> {
-    match tag.get(..2).map(str::to_ascii_lowercase).as_deref() {
-        Some("de") => Some(Locale::De),
-        Some("en") => Some(Locale::En),
-        _ => None,
-    }
-}
-
 /// `?lang=de|en`, else nothing: then the customer's language decides.
 fn asked_locale(request: &Request<Bytes>) -> Option<Locale> {
     let query = request.uri().query()?;
-    query.split('&').find_map(|pair| pair.strip_prefix("lang=")).and_then(locale_of)
+    query.split('&').find_map(|pair| pair.strip_prefix("lang=")).and_then(Locale::from_tag)
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use stammkunde_domain::config::Locale;
 
+const LAYOUT: &str = include_str!("../templates/layout.html");
 const PAGE: &str = include_str!("../templates/page.html");
 const SETTINGS: &str = include_str!("../templates/settings.html");
 /// The default colour, as the shop's mail settings default it.
@@ -100,6 +101,7 @@ pub struct Pages {
 impl Pages {
     pub fn new() -> Result<Pages, minijinja::Error> {
         let mut env = Environment::new();
+        env.add_template("layout.html", LAYOUT)?;
         env.add_template("page.html", PAGE)?;
         env.add_template("settings.html", SETTINGS)?;
         Ok(Pages { env })
@@ -116,10 +118,7 @@ impl Pages {
     ) -> Response<String> {
         let words = words(page, locale);
         let style = style(colour);
-        let lang = match locale {
-            Locale::De => "de",
-            Locale::En => "en",
-        };
+        let lang = locale.tag();
         let language = match locale {
             Locale::De => "Sprache",
             Locale::En => "Language",

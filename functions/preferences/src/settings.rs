@@ -16,10 +16,9 @@ use minijinja::context;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use stammkunde_domain::config::Locale;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::StoreError;
-use stammkunde_domain::ledger::schedule::lot_expiry;
+use stammkunde_domain::ledger::schedule::next_expiry;
 use stammkunde_domain::ledger::{tiers, LedgerEntry, LedgerState};
 use stammkunde_domain::mail::contact::Frequency;
 use stammkunde_domain::mail::zone::customer_zone;
@@ -103,13 +102,13 @@ impl PreferencesService {
         saved: bool,
     ) -> Result<Response<String>, StoreError> {
         let (shop, link) = (visit.shop, &visit.link);
-        let Some(customer) = self.store.customer(&shop.id, &link.customer_id).await? else {
+        let Some(customer) = &visit.customer else {
             return Ok(self.pages.render(StatusCode::NOT_FOUND, page::Page::Invalid, visit.locale, None, ""));
         };
         let contact = self.mail.contact(&shop.id, &link.customer_id).await?.unwrap_or_default();
         let zone = customer_zone(contact.time_zone, customer.profile.country.as_deref(), shop.time_zone);
         let now = self.clock.now();
-        let seen = Seen { customer: &customer, contact: &contact, zone };
+        let seen = Seen { customer, contact: &contact, zone };
         let Some((headers, body)) = post else {
             return self.show(StatusCode::OK, visit, token, &seen, Note { saved, error: None }, now).await;
         };
@@ -126,7 +125,7 @@ impl PreferencesService {
         if !bool::from(settings.csrf.as_bytes().ct_eq(csrf_field(token).as_bytes())) {
             return Ok(page::plain(StatusCode::FORBIDDEN, "this form is only taken from its own page"));
         }
-        if settings.revision != contact.revision || !self.save(visit, &contact, &customer, &settings, now).await? {
+        if settings.revision != contact.revision || !self.save(visit, &contact, customer, &settings, now).await? {
             // Show what is stored now, so the customer decides on that.
             let contact = self.mail.contact(&shop.id, &link.customer_id).await?.unwrap_or_default();
             let seen = Seen { contact: &contact, ..seen };
@@ -134,12 +133,9 @@ impl PreferencesService {
             return self.show(StatusCode::CONFLICT, visit, token, &seen, note, now).await;
         }
         tracing::info!(shop = %shop.id, customer = %link.customer_id, "mail settings saved on the preference page");
-        let lang = match visit.locale {
-            Locale::De => "de",
-            Locale::En => "en",
-        };
         let mut response = page::plain(StatusCode::SEE_OTHER, "saved");
-        if let Ok(location) = http::HeaderValue::from_str(&format!("/p/{token}?saved=1&lang={lang}")) {
+        let location = format!("/p/{token}?saved=1&lang={}", visit.locale.tag());
+        if let Ok(location) = http::HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, location);
         }
         Ok(response)
@@ -202,18 +198,13 @@ impl PreferencesService {
         now: DateTime<Utc>,
     ) -> Response<String> {
         let (shop, locale, contact) = (visit.shop, visit.locale, shown.seen.contact);
-        let local_date = |at: DateTime<Utc>| at.with_timezone(&shown.seen.zone).format(date_format(locale)).to_string();
+        let local_date =
+            |at: DateTime<Utc>| at.with_timezone(&shown.seen.zone).format(locale.date_pattern()).to_string();
         let balance = shown.state.balance();
         let tier =
             tiers::current_level(shown.state, &shop.tiers, shop.currency, now, shop.time_zone).map(|t| t.name.clone());
-        let expiring = shown
-            .state
-            .lots
-            .open()
-            .iter()
-            .filter_map(|lot| Some((lot_expiry(lot, shown.state, &shop.expiry)?, lot.remaining)))
-            .min_by_key(|(at, _)| *at)
-            .map(|(at, points)| context! { points, date => local_date(at) });
+        let expiring =
+            next_expiry(shown.state, &shop.expiry).map(|(at, points)| context! { points, date => local_date(at) });
         let codes: Vec<minijinja::Value> = shown
             .state
             .codes
@@ -255,8 +246,9 @@ impl PreferencesService {
             (until.with_timezone(&shown.seen.zone) - chrono::Duration::seconds(1)).format("%Y-%m-%d").to_string()
         });
         let context = context! {
-            lang => match locale { Locale::De => "de", Locale::En => "en" },
+            lang => locale.tag(),
             w => minijinja::Value::from_serialize(words::words(locale)),
+            language => words::words(locale).language,
             shop_name => shop.mail.shop_name.as_str(),
             saved => shown.note.saved,
             error => shown.note.error,
@@ -273,12 +265,5 @@ impl PreferencesService {
             birthday_year => birthday.and_then(|b| b.year).map(|y| y.to_string()).unwrap_or_default(),
         };
         self.pages.render_settings(status, &shop.mail.colour, context)
-    }
-}
-
-fn date_format(locale: Locale) -> &'static str {
-    match locale {
-        Locale::De => "%d.%m.%Y",
-        Locale::En => "%Y-%m-%d",
     }
 }

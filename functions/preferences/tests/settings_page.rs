@@ -2,50 +2,31 @@
 //! POST from the page saves and the reload shows what was saved, and every refused POST (no or a
 //! wrong form field, another site, a bad field, a stale page) writes nothing.
 
+mod common;
+
 use bytes::Bytes;
 use chrono::{Duration, TimeZone, Utc};
 use http::Request;
-use std::sync::Arc;
 
-use stammkunde_domain::clock::FixedClock;
-use stammkunde_domain::config::{AppConfig, ShopDirectory};
+use common::{fixture, Fixture};
 use stammkunde_domain::customer::{Birthday, CustomerProfile};
-use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
+use stammkunde_domain::ids::DeliveryId;
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::campaign::Topic;
 use stammkunde_domain::mail::contact::Frequency;
-use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::MailContact;
 use stammkunde_domain::ports::{CustomerStore, IngestStore, MailStore};
-use stammkunde_preferences::{Pages, PreferencesService};
-use stammkunde_store_sqlite::SqliteStore;
 
 /// Extra request headers of a case.
 type Headers = &'static [(&'static str, &'static str)];
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
-struct Page {
-    service: PreferencesService,
-    store: Arc<SqliteStore>,
-    shop: ShopId,
-    customer: CustomerId,
-    _dir: tempfile::TempDir,
-}
-
-async fn page() -> Page {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let now = Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).single().unwrap_or_default();
-    let clock = Arc::new(FixedClock::new(now));
-    let store =
-        Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
-    let config =
-        AppConfig::from_toml(include_str!("../../../events/sample-config.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let shop = config.shops[0].id.clone();
-    let customer = CustomerId::parse("7654321098765").unwrap_or_else(|e| panic!("{e}"));
+async fn page() -> Fixture {
+    let f = fixture(Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).single().unwrap_or_default());
     let profile = CustomerProfile {
-        shop: shop.clone(),
-        customer_id: customer.clone(),
+        shop: f.shop.clone(),
+        customer_id: f.customer.clone(),
         email: None,
         first_name: Some("Lena".into()),
         last_name: None,
@@ -53,31 +34,18 @@ async fn page() -> Page {
         country: Some("DE".into()),
         birthday: None,
         accepts_email_marketing: None,
-        source_updated_at: Some(now),
+        source_updated_at: Some(f.now),
     };
     let delivery = DeliveryRecord {
-        shop: shop.clone(),
+        shop: f.shop.clone(),
         ids: vec![DeliveryId::parse("d1").unwrap_or_else(|e| panic!("{e}"))],
         topic: "customers/create".into(),
-        received_at: now,
-        expires_at: now + Duration::days(7),
+        received_at: f.now,
+        expires_at: f.now + Duration::days(7),
     };
-    store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e}"));
-    let link = LinkToken {
-        shop: shop.clone(),
-        customer_id: customer.clone(),
-        issued_at: now,
-        expires_at: now + Duration::days(180),
-    };
-    store.put_link(&token_digest(TOKEN).unwrap_or_default(), &link).await.unwrap_or_else(|e| panic!("{e}"));
-    let service = PreferencesService {
-        shops: Arc::new(ShopDirectory::new(config)),
-        store: store.clone(),
-        mail: store.clone(),
-        clock,
-        pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
-    };
-    Page { service, store, shop, customer, _dir: dir }
+    f.store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e}"));
+    f.link(TOKEN).await;
+    f
 }
 
 fn get(path: &str) -> Request<Bytes> {
@@ -101,7 +69,14 @@ fn hidden(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap_or_default().to_owned()
 }
 
-impl Page {
+/// What the tests read back.
+trait Stored {
+    async fn contact(&self) -> Option<MailContact>;
+    async fn birthday(&self) -> Option<Birthday>;
+    async fn show(&self, query: &str) -> (u16, String);
+}
+
+impl Stored for Fixture {
     async fn contact(&self) -> Option<MailContact> {
         self.store.contact(&self.shop, &self.customer).await.unwrap_or_else(|e| panic!("{e}"))
     }

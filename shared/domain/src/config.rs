@@ -22,6 +22,39 @@ pub enum Locale {
     En,
 }
 
+impl Locale {
+    /// The language tag pages and mails carry.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::De => "de",
+            Locale::En => "en",
+        }
+    }
+
+    /// How dates are written for people in this language (a chrono format): `14.07.2026`,
+    /// `14 July 2026`.
+    pub fn date_pattern(self) -> &'static str {
+        match self {
+            Locale::De => "%d.%m.%Y",
+            Locale::En => "%-d %B %Y",
+        }
+    }
+
+    /// The locale a language tag names (`de`, `de-DE`, `EN_us`), if it is one we write.
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        match tag.get(..2).map(str::to_ascii_lowercase).as_deref() {
+            Some("de") => Some(Locale::De),
+            Some("en") => Some(Locale::En),
+            _ => None,
+        }
+    }
+
+    /// The customer's language if we write it, else the shop's.
+    pub fn for_customer(customer_tag: Option<&str>, shop: Locale) -> Locale {
+        customer_tag.and_then(Locale::from_tag).unwrap_or(shop)
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShopConfig {
@@ -195,6 +228,18 @@ impl ShopDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customers_language_tag_picks_the_locale_we_write_else_the_shops() {
+        assert_eq!(Locale::from_tag("de-DE"), Some(Locale::De));
+        assert_eq!(Locale::from_tag("EN_us"), Some(Locale::En));
+        assert_eq!(Locale::from_tag("fr"), None);
+        assert_eq!(Locale::from_tag("d"), None);
+        assert_eq!(Locale::for_customer(Some("en-GB"), Locale::De), Locale::En);
+        assert_eq!(Locale::for_customer(Some("nl"), Locale::De), Locale::De);
+        assert_eq!(Locale::for_customer(None, Locale::En), Locale::En);
+        assert_eq!((Locale::De.tag(), Locale::En.tag()), ("de", "en"));
+    }
 
     const SHOP: &str = r#"
         [[shops]]

@@ -57,6 +57,16 @@ pub fn lot_expiry(lot: &Lot, state: &LedgerState, rule: &ExpiryRule) -> Option<D
     }
 }
 
+/// The first moment open points expire, and how many expire on that (UTC) day; `None` if none
+/// ever do. What the merchant API and the preference page show as "expiring next".
+pub fn next_expiry(state: &LedgerState, rule: &ExpiryRule) -> Option<(DateTime<Utc>, i64)> {
+    let dated: Vec<(DateTime<Utc>, i64)> =
+        state.lots.open().iter().filter_map(|lot| Some((lot_expiry(lot, state, rule)?, lot.remaining))).collect();
+    let first = dated.iter().map(|(at, _)| *at).min()?;
+    let points = dated.iter().filter(|(at, _)| at.date_naive() == first.date_naive()).map(|(_, p)| p).sum();
+    Some((first, points))
+}
+
 /// When the customer should hear that a lot expiring at `expires_at` is about to.
 pub fn notice_due(expires_at: DateTime<Utc>, rule: &ExpiryRule) -> DateTime<Utc> {
     expires_at - days(rule.notice_days)

@@ -63,7 +63,7 @@ impl MailSweep {
         let rule = &shop.mail;
         let view = MailView {
             campaign: claim.campaign,
-            locale: customer_locale(customer, shop),
+            locale: Locale::for_customer(customer.profile.locale.as_deref(), shop.locale),
             shop_name: rule.shop_name.clone(),
             shop_url: rule.shop_url.clone(),
             colour: rule.colour.clone(),
@@ -218,15 +218,6 @@ enum CouponChoice {
     PoolEmpty,
     Issued(Coupon),
     Repeated(Coupon),
-}
-
-/// The customer's language if we write it (German or English), else the shop's.
-fn customer_locale(customer: &Customer, shop: &ShopConfig) -> Locale {
-    match customer.profile.locale.as_deref().map(|l| l.get(..2).unwrap_or(l).to_ascii_lowercase()) {
-        Some(l) if l == "de" => Locale::De,
-        Some(l) if l == "en" => Locale::En,
-        _ => shop.locale,
-    }
 }
 
 /// A Message-ID local part: unique per message, no PII.

@@ -76,13 +76,6 @@ fn template_name(lang: &str, table: &str, key: &str, extension: &str) -> String 
     format!("{lang}/{table}/{key}.{extension}")
 }
 
-fn lang(locale: Locale) -> &'static str {
-    match locale {
-        Locale::De => "de",
-        Locale::En => "en",
-    }
-}
-
 impl MailRenderer {
     pub fn new() -> Result<Self, RenderError> {
         let parse = |name: &'static str, text: &str| -> Result<Strings, RenderError> {
@@ -106,7 +99,7 @@ impl MailRenderer {
                 for key in keys {
                     let source = lookup(&strings, table, key)?;
                     for extension in ["txt", "html"] {
-                        env.add_template_owned(template_name(lang(locale), table, key, extension), source.to_owned())?;
+                        env.add_template_owned(template_name(locale.tag(), table, key, extension), source.to_owned())?;
                     }
                 }
             }
@@ -118,7 +111,7 @@ impl MailRenderer {
 
     pub fn render(&self, view: &MailView) -> Result<RenderedMail, RenderError> {
         let data = data(view);
-        let lang = lang(view.locale);
+        let lang = view.locale.tag();
         let render = |name: String| self.env.get_template(&name).and_then(|t| t.render(&data));
         let section = view.campaign.as_str();
         let mut text_parts = BTreeMap::new();
@@ -154,10 +147,7 @@ fn lookup<'a>(strings: &'a Strings, table: &str, key: &str) -> Result<&'a str, R
 
 /// The mail's data by name, for the strings and the layouts.
 fn data(view: &MailView) -> BTreeMap<&'static str, Value> {
-    let format = |d: NaiveDate| match view.locale {
-        Locale::De => d.format("%d.%m.%Y").to_string(),
-        Locale::En => d.format("%-d %B %Y").to_string(),
-    };
+    let format = |d: NaiveDate| d.format(view.locale.date_pattern()).to_string();
     let date = view.code_valid_until.map(format);
     BTreeMap::from([
         ("shop_name", Value::from(view.shop_name.as_str())),

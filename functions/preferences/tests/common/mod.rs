@@ -1,0 +1,55 @@
+//! What the preference tests share: the service over a fresh embedded store, the sample
+//! configuration's first shop, and one customer id.
+
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+use stammkunde_domain::clock::FixedClock;
+use stammkunde_domain::config::{AppConfig, ShopDirectory};
+use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::link::{token_digest, LinkToken};
+use stammkunde_domain::ports::MailStore;
+use stammkunde_preferences::{Pages, PreferencesService};
+use stammkunde_store_sqlite::SqliteStore;
+
+pub struct Fixture {
+    pub service: PreferencesService,
+    pub store: Arc<SqliteStore>,
+    pub shop: ShopId,
+    pub customer: CustomerId,
+    pub now: DateTime<Utc>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn fixture(now: DateTime<Utc>) -> Fixture {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clock = Arc::new(FixedClock::new(now));
+    let store =
+        Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
+    let config =
+        AppConfig::from_toml(include_str!("../../../../events/sample-config.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let shop = config.shops[0].id.clone();
+    let customer = CustomerId::parse("7654321098765").unwrap_or_else(|e| panic!("{e}"));
+    let service = PreferencesService {
+        shops: Arc::new(ShopDirectory::new(config)),
+        store: store.clone(),
+        mail: store.clone(),
+        clock,
+        pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
+    };
+    Fixture { service, store, shop, customer, now, _dir: dir }
+}
+
+impl Fixture {
+    /// Stores a link for the customer under `token`, valid for 180 days from now.
+    pub async fn link(&self, token: &str) {
+        let link = LinkToken {
+            shop: self.shop.clone(),
+            customer_id: self.customer.clone(),
+            issued_at: self.now,
+            expires_at: self.now + Duration::days(180),
+        };
+        let digest = token_digest(token).unwrap_or_default();
+        self.store.put_link(&digest, &link).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
