@@ -5,6 +5,13 @@
 pub mod faults;
 pub mod mime;
 
+/// The value of a page's hidden form field `name` (the settings page's `csrf` and `revision`).
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} in {html}"));
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 

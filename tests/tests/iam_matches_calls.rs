@@ -992,13 +992,6 @@ async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedC
     assert!(contact.and_then(|c| c.unsubscribed_at).is_some(), "unsubscribed");
 }
 
-/// The value of a page's hidden form field.
-fn hidden_field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} in {html}"));
-    html[start..].split('"').next().unwrap_or_default().to_owned()
-}
-
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

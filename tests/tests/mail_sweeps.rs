@@ -654,3 +654,50 @@ async fn the_mails_unsubscribe_link_shows_one_button_and_its_one_click_post_stop
     let report = mail_sweep_at(&app, at("2027-03-29T07:05:00Z")).await;
     assert_eq!((report["sent"].as_i64(), report["refused"].as_i64()), (Some(1), Some(1)), "only ben: {report}");
 }
+
+/// The settings link of a marketing mail works through the runner: the page shows the customer's
+/// choices, a save comes back as the page with them kept (the POST answers 303, the client
+/// follows it), and the sweep honours them: a birthday greeting switched off is not sent the
+/// next year, while a customer who kept it gets theirs.
+#[tokio::test]
+async fn the_mails_settings_link_saves_choices_that_the_next_sweep_honours() {
+    let app = spawn_app(at("2026-03-01T12:00:00Z")).await;
+    for name in ["anna", "ben"] {
+        let person =
+            Person { name, country: "DE", locale: "de", birthday: Some((3, 29)), since: at("2025-01-10T10:00:00Z") };
+        put_customer(&app, person).await;
+        set_contact(&app, name, confirmed()).await;
+    }
+    let report = mail_sweep_at(&app, at("2026-03-29T07:05:00Z")).await;
+    assert_eq!(report["sent"], 2, "{report}");
+    let anna = outbox(&app).into_iter().map(|(_, raw)| raw).find(|raw| recipient(raw) == "anna").unwrap_or_default();
+    let text = readable(&anna);
+    let link_start = text.find(&format!("{}/p/", app.base)).unwrap_or_else(|| panic!("no settings link:\n{text}"));
+    let path: String =
+        text[link_start + app.base.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect();
+    assert_eq!(path.len(), "/p/".len() + 32, "{path}");
+
+    let (status, csp, referrer, html) = page(&app, reqwest::Method::GET, &path, "").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Ihre Mail-Einstellungen") && html.contains("name=\"topic_birthday\" checked"), "{html}");
+    assert!(csp.contains("default-src 'none'") && !html.contains("<script"), "{csp}");
+    assert_eq!(referrer, "no-referrer");
+    // The form posts every field, as a browser does: the birthday as the page shows it.
+    assert!(html.contains("name=\"birthday_day\" min=\"1\" max=\"31\" value=\"29\""), "{html}");
+    let csrf = hidden_field(&html, "csrf");
+    let form = format!(
+        "csrf={csrf}&revision={}&topic_newsletter=on&topic_offers=on&topic_points_news=on&frequency=monthly\
+         &pause_until=&birthday_day=29&birthday_month=3&birthday_year=&time_zone=",
+        hidden_field(&html, "revision")
+    );
+    let (status, _, _, saved) = page(&app, reqwest::Method::POST, &path, &form).await;
+    assert_eq!(status, 200, "the 303 leads back to the page: {saved}");
+    assert!(saved.contains("Gespeichert.") && !saved.contains("name=\"topic_birthday\" checked"), "{saved}");
+    assert!(saved.contains("value=\"monthly\" checked"), "{saved}");
+    let contact =
+        app.app.mail.contact(&shop(), &id("anna")).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
+    assert_eq!(contact.topics_declined, vec![stammkunde_domain::mail::Topic::Birthday]);
+
+    let report = mail_sweep_at(&app, at("2027-03-29T07:05:00Z")).await;
+    assert_eq!((report["sent"].as_i64(), report["refused"].as_i64()), (Some(1), Some(1)), "only ben: {report}");
+}
