@@ -137,10 +137,11 @@ async fn refused_posts_write_nothing() {
     let (_, html) = page.show("").await;
     let csrf = hidden(&html, "csrf");
     let good = format!("csrf={csrf}&revision=0&frequency=monthly");
-    let cases: [(String, Headers, u16); 6] = [
+    let cases: [(String, Headers, u16); 7] = [
         ("revision=0&frequency=monthly".into(), &[], 403),
         (format!("csrf={}&revision=0", "0".repeat(64)), &[], 403),
         (good.clone(), &[("sec-fetch-site", "cross-site")], 403),
+        (good.clone(), &[("sec-fetch-site", "same-site"), ("origin", "null")], 403),
         (good.clone(), &[("origin", "https://evil.example"), ("host", "prefs.example")], 403),
         (format!("csrf={csrf}&revision=0&birthday_day=31&birthday_month=2"), &[], 400),
         (format!("csrf={csrf}&revision=5&frequency=monthly"), &[], 409),
@@ -151,8 +152,15 @@ async fn refused_posts_write_nothing() {
         assert_eq!(page.contact().await, None, "{form}");
         assert_eq!(page.birthday().await, None, "{form}");
     }
-    let ok = page.service.handle(post(&good, &[("origin", "https://prefs.example"), ("host", "prefs.example")])).await;
+    // What Chromium sends from the page itself: the page's `no-referrer` policy withholds the
+    // origin too.
+    let chromium = [("sec-fetch-site", "same-origin"), ("origin", "null"), ("host", "prefs.example")];
+    let ok = page.service.handle(post(&good, &chromium)).await;
+    assert_eq!(ok.status(), 303, "the page's own form is taken: {}", ok.body());
+    let again = format!("csrf={csrf}&revision=1&frequency=weekly");
+    let ok = page.service.handle(post(&again, &[("origin", "https://prefs.example"), ("host", "prefs.example")])).await;
     assert_eq!(ok.status(), 303, "same origin is taken");
+    assert_eq!(page.contact().await.map(|c| (c.frequency, c.revision)), Some((Frequency::Weekly, 2)));
 }
 
 #[tokio::test]
