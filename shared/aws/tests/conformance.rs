@@ -27,3 +27,16 @@ mod mail {
 
     stammkunde_store_conformance::mail_conformance_tests!(fresh_mail_store);
 }
+
+/// The consent suite, on the same kind of fresh table.
+mod consent {
+    use std::sync::Arc;
+
+    use stammkunde_domain::ports::ConsentStore;
+
+    async fn fresh_consent_store() -> Arc<dyn ConsentStore> {
+        Arc::new(super::common::fresh_dynamo_store().await)
+    }
+
+    stammkunde_store_conformance::consent_conformance_tests!(fresh_consent_store);
+}

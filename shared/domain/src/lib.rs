@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod coupon;
 pub mod customer;
 pub mod earn;

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::consent::{ConsentRecord, ConsentWording, WordingDigest};
 use crate::coupon::{Coupon, CouponCode, Issue, IssueRequest};
 use crate::customer::{Birthday, Customer, Email};
 use crate::error::{BusError, MailError, ShopApiError, StoreError};
@@ -382,6 +383,22 @@ pub trait MailStore: Send + Sync {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<u32, StoreError>;
+}
+
+/// The consent ledger (`consent`): each customer's records, appended once per business key, and
+/// the wordings they point at, stored once per shop.
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Keeps a wording under its digest; a digest already stored is the same words and is left
+    /// as it is.
+    async fn put_wording(&self, wording: &ConsentWording) -> Result<(), StoreError>;
+    async fn wording(&self, shop: &ShopId, digest: &WordingDigest) -> Result<Option<ConsentWording>, StoreError>;
+    /// Appends the record unless the customer has one under its key; then returns the stored one
+    /// and changes nothing. The record is checked (`ConsentRecord::check`) before anything is
+    /// written.
+    async fn record_consent(&self, record: &ConsentRecord) -> Result<CreateOutcome<ConsentRecord>, StoreError>;
+    /// The customer's records, oldest first (by time, then key).
+    async fn consents(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<ConsentRecord>, StoreError>;
 }
 
 /// What a conditional create found.

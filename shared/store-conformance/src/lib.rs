@@ -158,6 +158,22 @@ macro_rules! mail_conformance_tests {
     };
 }
 
+/// Expands to one `#[tokio::test]` per consent-ledger behaviour, each on a fresh store from
+/// `$fresh_store` (anything that derefs to `dyn ConsentStore`).
+#[macro_export]
+macro_rules! consent_conformance_tests {
+    ($fresh_store:path) => {
+        $crate::__conformance_tests_plain!(
+            $fresh_store;
+            a_consent_record_is_appended_once_under_its_key,
+            a_customers_consents_list_oldest_first_and_only_theirs,
+            a_record_with_an_unprintable_source_is_refused_and_nothing_is_written,
+            a_wording_is_kept_once_per_shop_under_its_digest,
+            concurrent_records_under_one_key_append_exactly_one,
+        );
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests_plain {

@@ -9,6 +9,7 @@
 mod checkpointer;
 mod codec;
 mod codes;
+mod consent;
 mod customers;
 mod error;
 mod ingest;

@@ -16,7 +16,7 @@ use crate::error::{SqlResultExt, SqliteStoreError};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Statements each connection keeps prepared; covers every statement this adapter issues.
-const STATEMENT_CACHE_CAPACITY: usize = 64;
+const STATEMENT_CACHE_CAPACITY: usize = 80;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -286,6 +286,25 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE link_tokens (
         digest TEXT PRIMARY KEY,
         body TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    "#,
+    // 9: the consent ledger: each customer's records under their business key, and the wordings
+    // they point at, once per shop.
+    r#"
+    CREATE TABLE consent_records (
+        shop TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (shop, customer_id, key)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE consent_wordings (
+        shop TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (shop, digest)
     ) STRICT, WITHOUT ROWID;
     "#,
 ];

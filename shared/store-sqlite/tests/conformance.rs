@@ -28,3 +28,26 @@ mod mail {
 
     stammkunde_store_conformance::mail_conformance_tests!(fresh_mail_store);
 }
+
+/// The consent suite, on the same kind of fresh database.
+mod consent {
+    use std::ops::Deref;
+
+    use stammkunde_domain::ports::ConsentStore;
+
+    pub struct ConsentTestStore(super::common::TestStore);
+
+    impl Deref for ConsentTestStore {
+        type Target = dyn ConsentStore;
+
+        fn deref(&self) -> &Self::Target {
+            &self.0.store
+        }
+    }
+
+    async fn fresh_consent_store() -> ConsentTestStore {
+        ConsentTestStore(super::fresh_store().await)
+    }
+
+    stammkunde_store_conformance::consent_conformance_tests!(fresh_consent_store);
+}

@@ -6,6 +6,7 @@
 //! condition expressions, and small because DynamoDB trims trailing zeros.
 
 pub(crate) mod code;
+pub(crate) mod consent;
 pub(crate) mod customer;
 pub(crate) mod ledger;
 pub(crate) mod mail;

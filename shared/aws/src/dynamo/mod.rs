@@ -3,6 +3,7 @@
 mod changes;
 mod codec;
 mod codes;
+mod consent;
 mod customer_writes;
 mod customers;
 mod errors;

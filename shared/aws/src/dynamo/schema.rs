@@ -60,6 +60,7 @@
 //! | timer | `{shop}#C#{customer}` | `T` | `g4` + `due` while a timer is due |
 //! | mail send record | `{shop}#C#{customer}` | `M#{campaign}#{YYYY-MM-DD}` | `g8` + `g9` while deferred |
 //! | mail settings | `{shop}#C#{customer}` | `MC` | |
+//! | consent record | `{shop}#C#{customer}` | `Q#{record key}` | |
 //! | order | `{shop}#O#{order}` | `O` | |
 //! | refund | `{shop}#O#{order}` | `F#{refund}` | |
 //! | coupon code | `{shop}#K#{code}` | `K` | `g6` always; `g5` while in its pool |
@@ -71,6 +72,7 @@
 //! | sweep mark | `{shop}#S` | `M#{name}` | |
 //! | suppressed address | `{shop}#X` | `{address digest}` | |
 //! | soft bounces of an address | `{shop}#X` | `B#{address digest}` | |
+//! | consent wording | `{shop}#W` | `{wording digest}` | |
 //!
 //! The indexes are sparse: an item is in an index only while it carries the index's keys.
 //! - `by_email` (`g1` = `{shop}#E#{email}`), `by_birthday` (`g2` = `{shop}#B#{MM-DD}`) and
@@ -110,6 +112,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::NaiveDate;
+use stammkunde_domain::consent::WordingDigest;
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, IdempotencyKey, OrderId, RefundId, RewardId, ShopId};
@@ -228,6 +231,9 @@ pub const SK_MAIL_SEND_PREFIX: &str = "M#";
 pub const SK_MAIL_CONTACT: &str = "MC";
 /// Beside the suppressions (whose sort key is the bare 64-digit digest), so never one of them.
 pub const SK_SOFT_BOUNCES_PREFIX: &str = "B#";
+/// Consent records in the customer's partition: after `L#~`, so `customer`'s range (profile and
+/// ledger) never reads them.
+pub const SK_CONSENT_PREFIX: &str = "Q#";
 
 /// A primary key: partition and sort key values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -378,6 +384,14 @@ pub fn deferred_order_value(due: &str, customer: &CustomerId, campaign: Campaign
 /// never hold one), since a link names no shop.
 pub fn link_key(digest: &str) -> Key {
     Key::new(format!("#L#{digest}"), "L")
+}
+
+pub fn consent_record_key(shop: &ShopId, customer: &CustomerId, key: &str) -> Key {
+    Key::new(customer_pk(shop, customer), format!("{SK_CONSENT_PREFIX}{key}"))
+}
+
+pub fn wording_key(shop: &ShopId, digest: &WordingDigest) -> Key {
+    Key::new(format!("{shop}#W"), digest.as_str())
 }
 
 pub fn suppression_key(shop: &ShopId, address: &AddressDigest) -> Key {

@@ -2,6 +2,7 @@
 //! the stored state back through the port and compares it exactly.
 
 mod codes;
+mod consent;
 mod customers;
 mod deliveries;
 mod indexes;
@@ -14,6 +15,7 @@ mod shops;
 mod timers;
 
 pub use codes::*;
+pub use consent::*;
 pub use customers::*;
 pub use deliveries::*;
 pub use indexes::*;
