@@ -1,5 +1,6 @@
-//! Wires the mail sweep's scheduling to the in-process bus, as the EventBridge rule on
-//! `LedgerEntryAppended` (reversals, expiry notices, fulfilments) does on AWS.
+//! Wires the mail sweep to the in-process bus, as the EventBridge rule on `LedgerEntryAppended`
+//! (reversals, expiry notices, fulfilments) and `SubscriptionRequested` (a double opt-in's
+//! confirmation mail) does on AWS.
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -18,8 +19,14 @@ pub struct MailSubscriber {
 #[async_trait]
 impl Subscriber for MailSubscriber {
     async fn on_event(&self, event: &DomainEvent) -> Result<(), String> {
-        let DomainEvent::LedgerEntryAppended { entry } = event else { return Ok(()) };
-        let Some(shop) = self.shops.by_id(&entry.shop) else { return Ok(()) };
-        self.mail.schedule_for_entry(shop, entry).await.map(|_| ()).map_err(|e| cause_chain(&e))
+        let Some(shop) = self.shops.by_id(event.shop()) else { return Ok(()) };
+        let done = match event {
+            DomainEvent::LedgerEntryAppended { entry } => self.mail.schedule_for_entry(shop, entry).await,
+            DomainEvent::SubscriptionRequested { customer_id, date, .. } => {
+                self.mail.send_confirmation(shop, customer_id, *date).await
+            }
+            _ => return Ok(()),
+        };
+        done.map(|_| ()).map_err(|e| cause_chain(&e))
     }
 }

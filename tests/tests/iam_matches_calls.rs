@@ -969,6 +969,7 @@ async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedC
         customer_id: customer.clone(),
         issued_at: stammkunde_domain::clock::Clock::now(clock.as_ref()),
         expires_at: stammkunde_domain::clock::Clock::now(clock.as_ref()) + chrono::Duration::days(180),
+        confirms: None,
     };
     let digest = token_digest(token).unwrap_or_default();
     store.put_link(&digest, &link).await.unwrap_or_else(|e| panic!("{e:?}"));

@@ -948,6 +948,7 @@ fn sample_view(shop: &ShopConfig, i: u64, links: &stammkunde_services::mail::lin
         amount_date: None,
         unsubscribe_url: links.unsubscribe_url.clone(),
         preferences_url: links.preferences_url.clone(),
+        confirm_url: None,
         objection_notice: false,
     }
 }

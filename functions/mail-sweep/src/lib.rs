@@ -3,7 +3,8 @@
 //! itself when a shop had more candidates than one invocation may look at) continues one shop;
 //! a `LedgerEntryAppended` event of a reversal, an expiry notice or a fulfilment schedules the
 //! refund notice, the points-expiring mail or the post-purchase thank-you, which a later sweep
-//! sends.
+//! sends; a `SubscriptionRequested` event (the merchant API's double opt-in) sends the
+//! confirmation mail at once.
 //!
 //! Hourly, because a customer's send hour comes round at a different UTC hour in every zone.
 
@@ -39,7 +40,7 @@ pub enum SweepInput {
 
 #[derive(Debug, Error)]
 pub enum SweepError {
-    #[error("the sweep's input is neither the schedule's nor a MailSweepRequested or LedgerEntryAppended event")]
+    #[error("the sweep's input is neither the schedule's nor a MailSweepRequested, LedgerEntryAppended or SubscriptionRequested event")]
     UnknownInput,
     #[error("shop {0} is not in this instance's configuration")]
     UnknownShop(ShopId),
@@ -69,6 +70,11 @@ impl SweepFunction {
                         self.shops.by_id(&entry.shop).ok_or_else(|| SweepError::UnknownShop(entry.shop.clone()))?;
                     let scheduled = self.sweep.schedule_for_entry(shop, entry).await?;
                     tracing::info!(shop = %shop.id, customer = %entry.customer_id, entry = %entry.key, scheduled, "ledger entry");
+                    return Ok(Vec::new());
+                }
+                DomainEvent::SubscriptionRequested { shop, customer_id, date } => {
+                    let shop = self.shops.by_id(shop).ok_or_else(|| SweepError::UnknownShop(shop.clone()))?;
+                    self.sweep.send_confirmation(shop, customer_id, *date).await?;
                     return Ok(Vec::new());
                 }
                 _ => return Err(SweepError::UnknownInput),

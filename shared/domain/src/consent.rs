@@ -7,7 +7,7 @@
 //! digest, and every record points at them: a shop changing its form's wording later cannot
 //! change what an earlier record proves.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
@@ -180,6 +180,17 @@ fn check_text(field: &'static str, text: &str) -> Result<(), ConsentError> {
     } else {
         Err(ConsentError::BadText { field })
     }
+}
+
+/// The key of the subscription request a customer made on `date` (UTC): one double opt-in request
+/// per customer and day, so a form sent twice, or a retried request, mails one confirmation.
+pub fn request_key(date: NaiveDate) -> String {
+    format!("subscription-request:{date}")
+}
+
+/// The key of the confirmation of the request under `request_key`.
+pub fn confirmation_key(request_key: &str) -> String {
+    format!("confirmed:{request_key}")
 }
 
 /// Whether the customer's latest record about marketing mail as a whole is a confirmed consent:

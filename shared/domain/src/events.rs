@@ -1,7 +1,7 @@
 //! Domain events: what happened, published on the event bus for other functions to act on.
 //! The JSON form (`detail` on EventBridge) is the contract between functions.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerId, OrderId, ShopId};
@@ -60,6 +60,13 @@ pub enum DomainEvent {
     MailSweepRequested {
         shop: ShopId,
     },
+    /// A subscription to marketing mail was asked for (double opt-in): the mail sweep sends the
+    /// confirmation mail for the request recorded under `consent::request_key(date)`.
+    SubscriptionRequested {
+        shop: ShopId,
+        customer_id: CustomerId,
+        date: NaiveDate,
+    },
 }
 
 impl DomainEvent {
@@ -76,6 +83,7 @@ impl DomainEvent {
             DomainEvent::LedgerEntryAppended { .. } => "LedgerEntryAppended",
             DomainEvent::LedgerSweepRequested { .. } => "LedgerSweepRequested",
             DomainEvent::MailSweepRequested { .. } => "MailSweepRequested",
+            DomainEvent::SubscriptionRequested { .. } => "SubscriptionRequested",
         }
     }
 
@@ -87,7 +95,8 @@ impl DomainEvent {
             | DomainEvent::CustomerDeleted { shop, .. }
             | DomainEvent::AppUninstalled { shop, .. }
             | DomainEvent::LedgerSweepRequested { shop }
-            | DomainEvent::MailSweepRequested { shop } => shop,
+            | DomainEvent::MailSweepRequested { shop }
+            | DomainEvent::SubscriptionRequested { shop, .. } => shop,
             DomainEvent::PrivacyRequested { request } => &request.shop,
             DomainEvent::RefundRecorded { refund } => &refund.shop,
             DomainEvent::LedgerEntryAppended { entry } => &entry.shop,

@@ -48,6 +48,7 @@ impl Fixture {
             customer_id: self.customer.clone(),
             issued_at: self.now,
             expires_at: self.now + Duration::days(180),
+            confirms: None,
         };
         let digest = token_digest(token).unwrap_or_default();
         self.store.put_link(&digest, &link).await.unwrap_or_else(|e| panic!("{e}"));

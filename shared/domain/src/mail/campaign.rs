@@ -19,16 +19,19 @@ pub enum Campaign {
     PointsExpiring,
     /// A reversal took points back (a refund or cancellation): a short factual notice.
     RefundNotice,
+    /// The double opt-in's confirmation mail: a link to confirm the subscription asked for.
+    ConsentConfirmation,
 }
 
 impl Campaign {
-    pub const ALL: [Campaign; 6] = [
+    pub const ALL: [Campaign; 7] = [
         Campaign::Birthday,
         Campaign::WinBack,
         Campaign::WinBackReminder,
         Campaign::PostPurchase,
         Campaign::PointsExpiring,
         Campaign::RefundNotice,
+        Campaign::ConsentConfirmation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Campaign {
             Campaign::PostPurchase => "post_purchase",
             Campaign::PointsExpiring => "points_expiring",
             Campaign::RefundNotice => "refund_notice",
+            Campaign::ConsentConfirmation => "consent_confirmation",
         }
     }
 
@@ -52,7 +56,8 @@ impl Campaign {
                 MailClass::Marketing
             }
             Campaign::PointsExpiring => MailClass::Points,
-            Campaign::RefundNotice => MailClass::Transactional,
+            // Asked for by the person: not advertising, and it must arrive at once, cap or not.
+            Campaign::RefundNotice | Campaign::ConsentConfirmation => MailClass::Transactional,
         }
     }
 
@@ -61,7 +66,7 @@ impl Campaign {
             Campaign::Birthday => Some(Topic::Birthday),
             Campaign::WinBack | Campaign::WinBackReminder => Some(Topic::Offers),
             Campaign::PostPurchase | Campaign::PointsExpiring => Some(Topic::PointsNews),
-            Campaign::RefundNotice => None,
+            Campaign::RefundNotice | Campaign::ConsentConfirmation => None,
         }
     }
 
@@ -73,6 +78,8 @@ impl Campaign {
             Campaign::Birthday | Campaign::PointsExpiring => Some(7),
             Campaign::PostPurchase => Some(14),
             Campaign::WinBack | Campaign::WinBackReminder | Campaign::RefundNotice => None,
+            // A confirmation that comes days late is not what the person waits for on the form.
+            Campaign::ConsentConfirmation => Some(2),
         }
     }
 }

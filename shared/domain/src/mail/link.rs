@@ -21,6 +21,10 @@ pub struct LinkToken {
     pub customer_id: CustomerId,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The key of the subscription request this link confirms (`/c/{token}`), in a double
+    /// opt-in's confirmation mail only: no other mail's link can confirm a subscription.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirms: Option<String>,
 }
 
 impl LinkToken {

@@ -1,6 +1,7 @@
 //! Retention mail: the sweep that finds the customers due through the indexes, decides with the
 //! domain, claims each send, issues its code, renders, and hands the message to the mailer.
 
+mod confirmation;
 pub mod feedback;
 pub mod links;
 pub mod message;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use stammkunde_domain::config::{Locale, ShopConfig};
+use stammkunde_domain::consent::request_key;
 use stammkunde_domain::coupon::{Coupon, Issue, IssueRequest};
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ledger::{EntryDetail, LedgerEntry};
@@ -52,12 +53,15 @@ impl MailSweep {
         };
         let (amount, amount_date) = self.amount(shop, claim, zone).await?;
         let links = mint_links(&self.public_url);
+        // Only a confirmation mail's link confirms, and only the request it was sent for.
+        let confirms = (claim.campaign == Campaign::ConsentConfirmation).then(|| request_key(claim.date));
         // Stored before the mail goes out, so its links work the moment it arrives.
         let link = LinkToken {
             shop: shop.id.clone(),
             customer_id: claim.customer_id.clone(),
             issued_at: now,
             expires_at: now + Duration::days(LINK_VALID_DAYS),
+            confirms: confirms.clone(),
         };
         self.mail.put_link(&links.token_digest, &link).await?;
         let rule = &shop.mail;
@@ -81,6 +85,7 @@ impl MailSweep {
             amount_date,
             unsubscribe_url: links.unsubscribe_url.clone(),
             preferences_url: links.preferences_url.clone(),
+            confirm_url: confirms.map(|_| links.confirm_url.clone()),
             objection_notice: basis == LegalBasis::ExistingCustomer,
         };
         let rendered = self.renderer.render(&view)?;
@@ -134,7 +139,10 @@ impl MailSweep {
                 .as_ref()
                 .filter(|_| birthday_earns_code(customer.birthday_since, claim.date, zone, &rule.birthday)),
             Campaign::WinBack => rule.win_back.reward.as_ref(),
-            Campaign::PostPurchase | Campaign::PointsExpiring | Campaign::RefundNotice => None,
+            Campaign::PostPurchase
+            | Campaign::PointsExpiring
+            | Campaign::RefundNotice
+            | Campaign::ConsentConfirmation => None,
             Campaign::WinBackReminder => {
                 // The reminder repeats the win-back mail's code while it is valid.
                 let win_back = claim.date - Duration::days(i64::from(rule.win_back.reminder_after_days.unwrap_or(0)));

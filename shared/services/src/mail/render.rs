@@ -18,8 +18,8 @@ const TEXT_LAYOUT: &str = include_str!("../../templates/mail/mail.txt");
 
 /// The string keys of a campaign's section and of `[common]`.
 const CAMPAIGN_KEYS: [&str; 4] = ["subject", "heading", "body", "body_code"];
-const COMMON_KEYS: [&str; 9] =
-    ["greeting", "code_intro", "points", "cta", "why", "objection", "unsubscribe", "preferences", "imprint"];
+const COMMON_KEYS: [&str; 10] =
+    ["greeting", "code_intro", "points", "cta", "confirm", "why", "objection", "unsubscribe", "preferences", "imprint"];
 
 #[derive(Debug, Error)]
 pub enum RenderError {
@@ -51,6 +51,8 @@ pub struct MailView {
     pub amount_date: Option<NaiveDate>,
     pub unsubscribe_url: String,
     pub preferences_url: String,
+    /// A double opt-in's confirmation link: the mail's button, instead of the shop's.
+    pub confirm_url: Option<String>,
     /// The existing-customer exception: every mail says the customer may object.
     pub objection_notice: bool,
 }
@@ -167,6 +169,7 @@ fn data(view: &MailView) -> BTreeMap<&'static str, Value> {
         ("amount_date", Value::from(view.amount_date.map(format))),
         ("unsubscribe_url", Value::from(view.unsubscribe_url.as_str())),
         ("preferences_url", Value::from(view.preferences_url.as_str())),
+        ("confirm_url", Value::from(view.confirm_url.as_deref())),
         ("objection_notice", Value::from(view.objection_notice)),
     ])
 }
@@ -213,6 +216,7 @@ mod tests {
             amount_date: None,
             unsubscribe_url: "https://m.example/u/tok".into(),
             preferences_url: "https://m.example/p/tok".into(),
+            confirm_url: None,
             objection_notice: true,
         }
     }
@@ -253,6 +257,56 @@ mod tests {
 }
 
 #[cfg(test)]
+mod confirmation_tests {
+    use super::*;
+
+    #[test]
+    fn a_confirmation_mail_has_the_confirm_link_as_its_button_and_no_shop_or_points_line() {
+        let renderer = MailRenderer::new().unwrap_or_else(|e| panic!("{e}"));
+        for (locale, button, subject) in [
+            (Locale::De, "Anmeldung bestätigen", "Bitte bestätigen Sie Ihre Anmeldung bei Kaffee & Kuchen"),
+            (Locale::En, "Confirm my subscription", "Please confirm your subscription to Kaffee & Kuchen"),
+        ] {
+            let mut view = tests_view(locale);
+            view.confirm_url = Some("https://m.example/c/tok".into());
+            let mail = renderer.render(&view).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(mail.subject, subject);
+            assert!(mail.text.contains(&format!("{button}: https://m.example/c/tok")), "{}", mail.text);
+            // minijinja escapes `/` in attributes, as in every other link of the mails.
+            assert!(mail.html.contains(r#"<a href="https:&#x2f;&#x2f;m.example&#x2f;c&#x2f;tok""#), "{}", mail.html);
+            assert!(!mail.text.contains("https://shop.example/") && !mail.text.contains("120"), "{}", mail.text);
+            let mut plain = tests_view(locale);
+            plain.campaign = Campaign::WinBack;
+            let other = renderer.render(&plain).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!other.text.contains("/c/") && other.text.contains("https://shop.example/"));
+        }
+    }
+
+    fn tests_view(locale: Locale) -> MailView {
+        MailView {
+            campaign: Campaign::ConsentConfirmation,
+            locale,
+            shop_name: "Kaffee & Kuchen".into(),
+            shop_url: "https://shop.example/".into(),
+            colour: "#aa3300".into(),
+            logo_url: None,
+            imprint: "Kaffee & Kuchen GmbH".into(),
+            first_name: Some("Jürgen".into()),
+            points_available: 120,
+            points_pending: 0,
+            code: None,
+            code_valid_until: None,
+            amount: None,
+            amount_date: None,
+            unsubscribe_url: "https://m.example/u/tok".into(),
+            preferences_url: "https://m.example/p/tok".into(),
+            confirm_url: None,
+            objection_notice: false,
+        }
+    }
+}
+
+#[cfg(test)]
 mod ledger_mail_tests {
     use super::*;
 
@@ -278,6 +332,7 @@ mod ledger_mail_tests {
                     amount_date: NaiveDate::from_ymd_opt(2026, 9, 1),
                     unsubscribe_url: "https://m.example/u/t".into(),
                     preferences_url: "https://m.example/p/t".into(),
+                    confirm_url: None,
                     objection_notice: false,
                 };
                 let mail = renderer.render(&view).unwrap_or_else(|e| panic!("{campaign} {locale:?}: {e}"));

@@ -166,8 +166,12 @@ impl MailSweep {
                 let sent = self.mail.send(&shop.id, &customer.profile.customer_id, Campaign::WinBack, win_back).await?;
                 sent.filter(|s| matches!(s.state, SendState::Sent { .. })).map(|_| date)
             }
-            // Scheduled from ledger entries as deferred sends: no index finds them otherwise.
-            Campaign::PostPurchase | Campaign::PointsExpiring | Campaign::RefundNotice => None,
+            // Scheduled as deferred sends (from ledger entries, or a subscription request): no
+            // index finds them otherwise.
+            Campaign::PostPurchase
+            | Campaign::PointsExpiring
+            | Campaign::RefundNotice
+            | Campaign::ConsentConfirmation => None,
         })
     }
 

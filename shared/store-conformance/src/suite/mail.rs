@@ -369,12 +369,18 @@ pub async fn a_link_token_is_found_by_its_digest_only(store: &dyn MailStore) {
         customer_id: fixtures::customer_id("c1"),
         issued_at: at(0),
         expires_at: at(0) + Duration::days(180),
+        confirms: None,
     };
     ok("put_link", store.put_link(&digest, &link).await);
     assert_eq!(ok("link", store.link(&digest).await), Some(link.clone()));
     assert_eq!(ok("link", store.link(&"cd".repeat(32)).await), None, "another digest finds nothing");
     // The same digest again (a retry of the same mail) replaces it.
-    let again = LinkToken { issued_at: at(1), ..link };
+    let again = LinkToken { issued_at: at(1), ..link.clone() };
     ok("put_link", store.put_link(&digest, &again).await);
     assert_eq!(ok("link", store.link(&digest).await), Some(again));
+    // A confirmation mail's link keeps the request it confirms.
+    let confirming = LinkToken { confirms: Some("subscription-request:2026-03-02".into()), ..link };
+    let digest = "ef".repeat(32);
+    ok("put_link", store.put_link(&digest, &confirming).await);
+    assert_eq!(ok("link", store.link(&digest).await), Some(confirming));
 }

@@ -64,6 +64,7 @@ pub(crate) const REVISION: &str = "rv";
 const LINK_SHOP: &str = "sh";
 const LINK_CUSTOMER: &str = "cu";
 const LINK_ISSUED_AT: &str = "is";
+const LINK_CONFIRMS: &str = "cf";
 
 /// Whole seconds in a fixed-width due time: eleven digits reach the year 5138.
 const DUE_SECONDS_MAX: i64 = 99_999_999_999;
@@ -279,6 +280,9 @@ pub(crate) fn encode_link(digest: &str, link: &LinkToken) -> Item {
     item.insert(LINK_CUSTOMER.into(), s(link.customer_id.as_str()));
     item.insert(LINK_ISSUED_AT.into(), time(link.issued_at));
     item.insert(TTL_ATTRIBUTE.into(), time(link.expires_at));
+    if let Some(request) = &link.confirms {
+        item.insert(LINK_CONFIRMS.into(), s(request));
+    }
     item
 }
 
@@ -289,6 +293,7 @@ pub(crate) fn decode_link(item: &Item) -> Result<LinkToken, StoreError> {
         customer_id: r.parse(LINK_CUSTOMER, r.s(LINK_CUSTOMER)?, CustomerId::parse)?,
         issued_at: r.time(LINK_ISSUED_AT)?,
         expires_at: r.time(TTL_ATTRIBUTE)?,
+        confirms: r.opt_s(LINK_CONFIRMS)?.map(str::to_owned),
     })
 }
 
