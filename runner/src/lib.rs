@@ -159,7 +159,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
         webhooks: WebhookService {
             shops: shops.clone(),
             store: store.clone(),
-            bus,
+            bus: bus.clone(),
             clock: clock.clone(),
             shopware_admin: Arc::new(HttpShopwareAdmin::new()),
             public_url: Some(public_url),
@@ -168,17 +168,28 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             shops: shops.clone(),
             store: sqlite.clone(),
             mail: sqlite.clone(),
+            consent: sqlite.clone(),
             clock: clock.clone(),
             pages: Arc::new(Pages::new()?),
         },
-        api: ApiService { shops: shops.clone(), store: store.clone(), ledger, coupons, clock },
+        api: ApiService {
+            shops: shops.clone(),
+            store: store.clone(),
+            ledger,
+            coupons,
+            clock,
+            mail: sqlite.clone(),
+            consent: sqlite.clone(),
+            bus,
+        },
         sweeps: sweeps::Sweeps { shops, ledger: sweep, mail: mail_sweep },
         outbox: outbox.clone(),
         ses_events,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, server::router(functions)).with_graceful_shutdown(async move {
+        let app = server::router(functions).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = rx.await;
         });
         if let Err(e) = serve.await {

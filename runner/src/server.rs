@@ -1,17 +1,18 @@
 //! One HTTP port for every function: the same routes as the HTTP API on AWS.
 
 use axum::body::{to_bytes, Body};
-use axum::extract::Path;
 use axum::extract::State;
+use axum::extract::{ConnectInfo, Path};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use bytes::Bytes;
 use http::{Request, StatusCode};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use stammkunde_api::ApiService;
-use stammkunde_http::Reply;
+use stammkunde_http::{ClientIp, Reply};
 use stammkunde_preferences::PreferencesService;
 use stammkunde_webhooks::{WebhookService, BODY_BYTES_MAX};
 
@@ -32,6 +33,7 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/api/{*rest}", any(api))
         .route("/u/{token}", any(preferences))
         .route("/p/{token}", any(preferences))
+        .route("/c/{token}", any(preferences))
         // Local only: what the schedules do on AWS, on demand.
         .route("/dev/sweeps/{sweep}", post(sweep))
         .route("/dev/outbox", get(outbox_list))
@@ -85,8 +87,13 @@ async fn outbox_mail(State(functions): State<Arc<Functions>>, Path(name): Path<S
 }
 
 /// Reads the body, at most one byte past the limit so the handler can still answer 413 itself.
+/// The body read whole (bounded), and the peer's address as `ClientIp`, as `from_lambda` gives
+/// API Gateway's source address to the same handlers.
 async fn buffered(request: Request<Body>) -> Result<Request<Bytes>, Response> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied() {
+        parts.extensions.insert(ClientIp(peer.ip()));
+    }
     match to_bytes(body, BODY_BYTES_MAX + 1).await {
         Ok(bytes) => Ok(Request::from_parts(parts, bytes)),
         Err(_) => Err(to_axum(

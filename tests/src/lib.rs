@@ -3,6 +3,7 @@
 //! injection the crash tests share.
 
 pub mod faults;
+pub mod mail_shop;
 pub mod mime;
 
 /// The value of a page's hidden form field `name` (the settings page's `csrf` and `revision`).

@@ -17,14 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::ids::CustomerId;
 use stammkunde_domain::mail::campaign::Topic;
 use stammkunde_domain::mail::contact::Frequency;
 use stammkunde_domain::mail::MailContact;
-use stammkunde_e2e::mime::{header, readable};
+use stammkunde_e2e::mail_shop::{at, link_path, shop, SHOP};
+use stammkunde_e2e::mime::header;
 use stammkunde_e2e::*;
 
-const SHOP: &str = "mail-shop";
 const ORDER_PAID: &str = "../fixtures/webhooks/shopify/orders_paid.json";
 /// Lena from the Shopify fixture: German (the order's `customer_locale`), in Hamburg.
 const LENA: &str = "7654321098765";
@@ -33,14 +33,6 @@ const OLIVER: &str = "7654321098766";
 /// The browser half's whole run, Chromium's start included; it takes a few seconds.
 const BROWSER_RUN_MAX: Duration = Duration::from_secs(120);
 const CHROMIUM_DEFAULT: &str = "/usr/bin/chromium";
-
-fn at(raw: &str) -> DateTime<Utc> {
-    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
-}
-
-fn shop() -> ShopId {
-    ShopId::parse(SHOP).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// The fixture's paid order, for Lena as it is or as Oliver's.
 async fn order_paid(app: &TestApp, oliver: bool) {
@@ -84,19 +76,14 @@ async fn mail_sweep_at(app: &TestApp, now: DateTime<Utc>) -> Value {
 /// The links of the one mail in the outbox to `address`: the settings page (from the text) and
 /// the `List-Unsubscribe` https URL, which must announce RFC 8058's one-click POST.
 fn links_of(app: &TestApp, address: &str) -> (String, String) {
-    let names = app.app.outbox.list().unwrap_or_else(|e| panic!("{e}"));
-    let mails: Vec<String> = names
-        .iter()
-        .map(|entry| app.app.outbox.read(&entry.name).unwrap_or_else(|e| panic!("{e}")).unwrap_or_default())
-        .map(|raw| readable(&String::from_utf8(raw).unwrap_or_else(|e| panic!("{e}"))))
+    let mails: Vec<String> = stammkunde_e2e::mail_shop::outbox(app)
+        .into_iter()
+        .map(|(_, mail)| mail)
         .filter(|mail| header(mail, "To").is_some_and(|to| to.contains(address)))
         .collect();
     assert_eq!(mails.len(), 1, "one mail to {address}");
     let mail = &mails[0];
-    let start = mail.find(&format!("{}/p/", app.base)).unwrap_or_else(|| panic!("no settings link:\n{mail}"));
-    let settings: String =
-        mail[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || ":/.".contains(*c)).collect();
-    assert_eq!(settings.len(), app.base.len() + "/p/".len() + 32, "{settings}");
+    let settings = format!("{}{}", app.base, link_path(app, mail, "/p/"));
     let list = header(mail, "List-Unsubscribe").unwrap_or_else(|| panic!("no List-Unsubscribe:\n{mail}"));
     let unsubscribe = list.trim_start_matches('<').split('>').next().unwrap_or_default().to_owned();
     assert!(unsubscribe.starts_with(&format!("{}/u/", app.base)), "{list}");

@@ -54,7 +54,7 @@ use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
-use stammkunde_domain::mail::MailContact;
+use stammkunde_domain::mail::{Campaign, MailContact, SendState};
 use stammkunde_domain::ports::{EventBus, IngestStore, MailStore};
 use stammkunde_e2e::*;
 use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
@@ -519,6 +519,9 @@ async fn api(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> Arc
         ledger,
         coupons: Arc::new(Coupons::new(env.store.clone())),
         clock: clock.clone(),
+        mail: env.store.clone(),
+        consent: env.store.clone(),
+        bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
     })
 }
 
@@ -953,6 +956,7 @@ async fn preferences(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>
         shops: env.shops.clone(),
         store: env.store.clone(),
         mail: env.store.clone(),
+        consent: env.store.clone(),
         clock: clock.clone(),
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     }
@@ -993,6 +997,87 @@ async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedC
     assert!(contact.and_then(|c| c.unsubscribed_at).is_some(), "unsubscribed");
 }
 
+/// A customer of `mail-shop` who has not subscribed yet.
+const SUBSCRIBER: &str = "7654321099555";
+
+/// The double opt-in across three functions: the merchant API records the request and publishes
+/// it, the mail sweep sends the confirmation mail, and the confirmation page records the click.
+async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock: &Arc<FixedClock>) {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), stack.names.table.clone());
+    let customer = CustomerId::parse(SUBSCRIBER).unwrap_or_else(|e| panic!("{e}"));
+    let now = stammkunde_domain::clock::Clock::now(clock.as_ref());
+    let profile = CustomerProfile {
+        shop: mail_shop(),
+        customer_id: customer.clone(),
+        email: Some(Email::parse("jonas.weber@example.de").unwrap_or_else(|e| panic!("{e}"))),
+        first_name: Some("Jonas".into()),
+        last_name: None,
+        locale: Some("de".into()),
+        country: Some("DE".into()),
+        birthday: None,
+        accepts_email_marketing: None,
+        source_updated_at: Some(now),
+    };
+    let delivery = DeliveryRecord {
+        shop: mail_shop(),
+        ids: vec![DeliveryId::parse("iam-subscriber-profile").unwrap_or_else(|e| panic!("{e}"))],
+        topic: "customers/create".into(),
+        received_at: now,
+        expires_at: now + Duration::days(7),
+    };
+    store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e:?}"));
+
+    let api = api(stack, &recorders["api"], clock).await;
+    let mut headers = bearer(MAIL_API_KEY);
+    headers.push(("content-type", "application/json".into()));
+    let body = json!({
+        "customer_id": SUBSCRIBER, "wording": "Ja, ich möchte den Newsletter.", "locale": "de",
+        "source": "https://kaffee.example/newsletter", "ip": "198.51.100.23", "user_agent": "Mozilla/5.0",
+    });
+    let path = "/api/shops/mail-shop/subscriptions";
+    let requested = api.handle(request("POST", path, &headers, &json_body(&body))).await;
+    assert_eq!(requested.status(), 202, "{}", requested.body());
+    let proof_path = format!("/api/shops/mail-shop/customers/{SUBSCRIBER}/consents");
+    let proof = api.handle(request("GET", &proof_path, &headers, b"")).await;
+    assert_eq!(proof.status(), 200, "{}", proof.body());
+
+    let date = now.date_naive();
+    let event = json!({
+        "version": "0", "id": "iam-subscription", "detail-type": "SubscriptionRequested", "source": "stammkunde",
+        "account": "123456789012", "time": now, "region": "eu-central-1", "resources": [],
+        "detail": {"type": "subscription_requested", "shop": "mail-shop", "customer_id": SUBSCRIBER, "date": date},
+    });
+    let input: MailSweepInput = serde_json::from_value(event).unwrap_or_else(|e| panic!("{e}"));
+    let sweep =
+        mail_sweep(stack, &recorders["mail-sweep"], clock, stammkunde_mail_sweep::PAGES_PER_INVOCATION, None).await;
+    sweep.handle(&input).await.unwrap_or_else(|e| panic!("the confirmation mail: {e:?}"));
+    let sent = store.send(&mail_shop(), &customer, Campaign::ConsentConfirmation, date).await;
+    let sent = sent.unwrap_or_else(|e| panic!("{e:?}")).map(|s| s.state);
+    assert!(matches!(sent, Some(SendState::Sent { .. })), "{sent:?}");
+
+    // The mail's token is only in the mail SES took; a token stored as that mail stores it opens
+    // the same page.
+    let service = preferences(stack, &recorders["preferences"], clock).await;
+    let token = "ffeeddccbbaa99887766554433221100";
+    let link = LinkToken {
+        shop: mail_shop(),
+        customer_id: customer.clone(),
+        issued_at: now,
+        expires_at: now + Duration::days(180),
+        confirms: Some(stammkunde_domain::consent::request_key(date)),
+    };
+    store.put_link(&token_digest(token).unwrap_or_default(), &link).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let path = format!("/c/{token}");
+    let page = service.handle(request("GET", &path, &[], b"")).await;
+    assert_eq!(page.status(), 200, "{}", page.body());
+    let form = format!("csrf={}", hidden_field(page.body(), "csrf"));
+    let form_headers = [("content-type", "application/x-www-form-urlencoded".to_owned())];
+    let confirmed = service.handle(request("POST", &path, &form_headers, form.as_bytes())).await;
+    assert_eq!(confirmed.status(), 200, "{}", confirmed.body());
+    let contact = store.contact(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(contact.and_then(|c| c.double_opt_in_at).is_some(), "confirmed");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1020,6 +1105,7 @@ async fn every_function_is_granted_exactly_the_aws_calls_its_code_makes() {
     mail_flow(&stack, &recorders["mail-sweep"], &clock).await;
     mail_feedback_flow(&stack, &recorders["mail-feedback"], &clock).await;
     preferences_flow(&stack, &recorders["preferences"], &clock).await;
+    consent_flow(&stack, &recorders, &clock).await;
 
     let template: Yaml = serde_yaml::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml: {e}"));
     assert_every_function_is_covered(&template);

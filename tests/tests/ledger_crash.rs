@@ -209,8 +209,12 @@ impl System {
         let bus = Arc::new(FaultyBus { inner: bus, faults: faults.clone() });
         let shops = Arc::new(ShopDirectory::new(config()));
         let shop = shops.by_id(&parsed(ShopId::parse, SHOP)).cloned().unwrap_or_else(|| panic!("no {SHOP}"));
-        let ledger =
-            Arc::new(LedgerService { ledger: store.clone(), timers: store.clone(), bus, clock: clock.clone() });
+        let ledger = Arc::new(LedgerService {
+            ledger: store.clone(),
+            timers: store.clone(),
+            bus: bus.clone(),
+            clock: clock.clone(),
+        });
         let points = PointsService {
             shops: shops.clone(),
             ledger: ledger.clone(),
@@ -225,7 +229,16 @@ impl System {
             clock: clock.clone(),
         };
         let coupons = Arc::new(Coupons::new(store.clone()));
-        let api = ApiService { shops, store, ledger, coupons, clock: clock.clone() };
+        let api = ApiService {
+            shops,
+            store,
+            ledger,
+            coupons,
+            clock: clock.clone(),
+            mail: sqlite.clone(),
+            consent: sqlite.clone(),
+            bus,
+        };
         let customer = parsed(CustomerId::parse, CUSTOMER);
         System { shop, customer, clock, faults, events, points, sweep, api, sqlite, _dir: dir }
     }

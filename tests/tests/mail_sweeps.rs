@@ -7,73 +7,11 @@ use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
 use stammkunde_domain::coupon::CouponCode;
-use stammkunde_domain::customer::{Birthday, CustomerProfile, Email};
-use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
-use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::contact::AddressDigest;
 use stammkunde_domain::mail::{MailContact, Suppression, SuppressionReason};
+use stammkunde_e2e::mail_shop::*;
 use stammkunde_e2e::mime::{header, readable};
 use stammkunde_e2e::*;
-
-const SHOP: &str = "mail-shop";
-
-fn at(raw: &str) -> DateTime<Utc> {
-    raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
-}
-
-fn shop() -> ShopId {
-    ShopId::parse(SHOP).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn id(raw: &str) -> CustomerId {
-    CustomerId::parse(raw).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn email_of(name: &str) -> Email {
-    Email::parse(&format!("{name}@example.de")).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A customer as a platform profile stamped `since` would store them.
-struct Person<'a> {
-    name: &'a str,
-    country: &'a str,
-    locale: &'a str,
-    birthday: Option<(u8, u8)>,
-    since: DateTime<Utc>,
-}
-
-async fn put_customer(app: &TestApp, person: Person<'_>) {
-    let profile = CustomerProfile {
-        shop: shop(),
-        customer_id: id(person.name),
-        email: Some(email_of(person.name)),
-        first_name: Some(capitalised(person.name)),
-        last_name: Some("Muster".into()),
-        locale: Some(person.locale.into()),
-        country: Some(person.country.into()),
-        birthday: person.birthday.map(|(m, d)| Birthday::new(m, d, None).unwrap_or_else(|e| panic!("{e}"))),
-        accepts_email_marketing: None,
-        source_updated_at: Some(person.since),
-    };
-    let delivery = DeliveryRecord {
-        shop: shop(),
-        ids: vec![DeliveryId::parse(&format!("profile-{}-{}", person.name, person.since.timestamp()))
-            .unwrap_or_else(|e| panic!("{e}"))],
-        topic: "customers/update".into(),
-        received_at: person.since,
-        expires_at: person.since + Duration::days(7),
-    };
-    app.app
-        .store
-        .apply_delivery(&delivery, &[Change::UpsertCustomer(profile)])
-        .await
-        .unwrap_or_else(|e| panic!("storing {}: {e}", person.name));
-}
-
-fn capitalised(name: &str) -> String {
-    let mut chars = name.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
 
 async fn set_contact(app: &TestApp, name: &str, contact: MailContact) {
     app.app.mail.put_contact(&shop(), &id(name), &contact).await.unwrap_or_else(|e| panic!("{e}"));
@@ -81,50 +19,6 @@ async fn set_contact(app: &TestApp, name: &str, contact: MailContact) {
 
 fn confirmed() -> MailContact {
     MailContact { double_opt_in_at: Some(at("2025-06-01T12:00:00Z")), ..MailContact::default() }
-}
-
-/// `POST /dev/sweeps/mail` at `now`; returns `mail-shop`'s report.
-async fn mail_sweep_at(app: &TestApp, now: DateTime<Utc>) -> serde_json::Value {
-    app.clock.set(now);
-    let answer = app.post("/dev/sweeps/mail", &[], Vec::new()).await;
-    assert_eq!(answer.status, 200, "{:?}", answer.body);
-    let shops = answer.body["shops"].as_array().cloned().unwrap_or_default();
-    let report = shops.into_iter().find(|s| s["shop"] == SHOP).unwrap_or_else(|| panic!("{:?}", answer.body));
-    assert_eq!(
-        (report["retry"].as_i64(), report["failed"].as_i64(), report["more"].as_bool()),
-        (Some(0), Some(0), Some(false)),
-        "{report}"
-    );
-    report
-}
-
-/// The outbox's mails by file name, raw.
-fn outbox(app: &TestApp) -> Vec<(String, String)> {
-    let entries = app.app.outbox.list().unwrap_or_else(|e| panic!("{e}"));
-    entries
-        .into_iter()
-        .map(|entry| {
-            let raw = app.app.outbox.read(&entry.name).unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
-            (entry.name, readable(&String::from_utf8(raw).unwrap_or_else(|e| panic!("{e}"))))
-        })
-        .collect()
-}
-
-/// The recipient's local part of each mail that is not in `seen`.
-fn new_mails(app: &TestApp, seen: &mut BTreeSet<String>) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for (name, raw) in outbox(app) {
-        if seen.insert(name) {
-            found.push((recipient(&raw), raw));
-        }
-    }
-    found
-}
-
-fn recipient(raw: &str) -> String {
-    let to = header(raw, "To").unwrap_or_else(|| panic!("no To header:\n{raw}"));
-    let address = to.rsplit('<').next().unwrap_or(&to).trim_end_matches('>');
-    address.split('@').next().unwrap_or_default().to_owned()
 }
 
 /// The generated code in a mail's text, if any (`GB-XXXX-XXXX-XXXX`).
@@ -671,11 +565,7 @@ async fn the_mails_settings_link_saves_choices_that_the_next_sweep_honours() {
     let report = mail_sweep_at(&app, at("2026-03-29T07:05:00Z")).await;
     assert_eq!(report["sent"], 2, "{report}");
     let anna = outbox(&app).into_iter().map(|(_, raw)| raw).find(|raw| recipient(raw) == "anna").unwrap_or_default();
-    let text = readable(&anna);
-    let link_start = text.find(&format!("{}/p/", app.base)).unwrap_or_else(|| panic!("no settings link:\n{text}"));
-    let path: String =
-        text[link_start + app.base.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/').collect();
-    assert_eq!(path.len(), "/p/".len() + 32, "{path}");
+    let path = link_path(&app, &readable(&anna), "/p/");
 
     let (status, csp, referrer, html) = page(&app, reqwest::Method::GET, &path, "").await;
     assert_eq!(status, 200, "{html}");

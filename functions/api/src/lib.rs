@@ -4,6 +4,8 @@
 //! |---|---|
 //! | `GET /api/shops/{shop}/customers/{customer}` | profile, points, tier, next expiry, consent state |
 //! | `GET /api/shops/{shop}/customers/{customer}/ledger` | balance and entries, in ledger order |
+//! | `GET /api/shops/{shop}/customers/{customer}/consents` | the consent ledger: every record with its wording (the proof) |
+//! | `POST /api/shops/{shop}/subscriptions` | a double opt-in requested: recorded, and the confirmation mail sent |
 //! | `POST /api/shops/{shop}/customers/{customer}/adjustments` | a manual correction |
 //! | `POST /api/shops/{shop}/customers/{customer}/redemptions` | points for a reward's single-use code |
 //! | `PUT /api/shops/{shop}/customers/{customer}/birthday` | the customer's birthday, set or cleared |
@@ -21,6 +23,7 @@ mod auth;
 mod birthdays;
 mod body;
 mod codes;
+mod consent;
 mod reads;
 mod replies;
 mod routes;
@@ -33,7 +36,7 @@ use std::sync::Arc;
 
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::{ShopConfig, ShopDirectory};
-use stammkunde_domain::ports::Store;
+use stammkunde_domain::ports::{ConsentStore, EventBus, MailStore, Store};
 use stammkunde_http::Reply;
 use stammkunde_services::{Coupons, LedgerService};
 
@@ -45,6 +48,11 @@ pub struct ApiService {
     pub ledger: Arc<LedgerService>,
     pub coupons: Arc<Coupons>,
     pub clock: Arc<dyn Clock>,
+    /// Mail settings (whether a customer confirmed already).
+    pub mail: Arc<dyn MailStore>,
+    pub consent: Arc<dyn ConsentStore>,
+    /// For `SubscriptionRequested`, which has the mail sweep send the confirmation.
+    pub bus: Arc<dyn EventBus>,
 }
 
 impl ApiService {
@@ -67,6 +75,8 @@ impl ApiService {
         let reply = match route {
             Route::Customer(customer) => self.customer(shop, &customer).await?,
             Route::Ledger(customer) => self.ledger(shop, &customer).await?,
+            Route::Consents(customer) => self.consents(shop, &customer).await?,
+            Route::Subscriptions => self.request_subscription(shop, body).await?,
             Route::Adjustments(customer) => self.adjust(shop, &customer, body).await?,
             Route::Redemptions(customer) => self.redeem(shop, &customer, body).await?,
             Route::Birthday(customer) => self.set_birthday(shop, &customer, body).await?,

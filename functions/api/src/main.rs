@@ -15,10 +15,11 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let env = LambdaEnvironment::load().await?;
     let clock = Arc::new(SystemClock);
+    let bus: Arc<dyn stammkunde_domain::ports::EventBus> = Arc::new(env.event_bus()?);
     let ledger = Arc::new(LedgerService {
         ledger: env.store.clone(),
         timers: env.store.clone(),
-        bus: Arc::new(env.event_bus()?),
+        bus: bus.clone(),
         clock: clock.clone(),
     });
     let service = Arc::new(ApiService {
@@ -27,6 +28,9 @@ async fn main() -> Result<(), Error> {
         ledger,
         coupons: Arc::new(Coupons::new(env.store.clone())),
         clock,
+        mail: env.store.clone(),
+        consent: env.store.clone(),
+        bus,
     });
     lambda_http::run(service_fn(move |request: Request| {
         let service = service.clone();

@@ -8,6 +8,8 @@ use stammkunde_http::Reply;
 pub(crate) enum Route {
     Customer(CustomerId),
     Ledger(CustomerId),
+    Consents(CustomerId),
+    Subscriptions,
     Adjustments(CustomerId),
     Redemptions(CustomerId),
     Birthday(CustomerId),
@@ -21,8 +23,9 @@ impl Route {
     /// The one method each route answers.
     pub fn method(&self) -> Method {
         match self {
-            Route::Customer(_) | Route::Ledger(_) | Route::CodesCsv => Method::GET,
-            Route::Adjustments(_)
+            Route::Customer(_) | Route::Ledger(_) | Route::Consents(_) | Route::CodesCsv => Method::GET,
+            Route::Subscriptions
+            | Route::Adjustments(_)
             | Route::Redemptions(_)
             | Route::BirthdaysCsv
             | Route::Reviews
@@ -57,6 +60,8 @@ pub(crate) fn parse(path: &str) -> Result<(ShopId, Route), Reply> {
     let route = match rest {
         ["customers", c] => Route::Customer(customer(c)?),
         ["customers", c, "ledger"] => Route::Ledger(customer(c)?),
+        ["customers", c, "consents"] => Route::Consents(customer(c)?),
+        ["subscriptions"] => Route::Subscriptions,
         ["customers", c, "adjustments"] => Route::Adjustments(customer(c)?),
         ["customers", c, "redemptions"] => Route::Redemptions(customer(c)?),
         ["customers", c, "birthday"] => Route::Birthday(customer(c)?),

@@ -5,6 +5,8 @@
 //! | `GET /p/{token}` | the settings page: topics, frequency, pause, birthday, time zone; points, tier, history, active codes (see `settings`) |
 //! | `POST /p/{token}` | saves the settings form; 303 back to the page |
 //! | `GET /u/{token}` | a page with one button; changes nothing |
+//! | `GET /c/{token}` | a double opt-in's confirmation page: the words agreed to, one button; changes nothing (see `confirm`) |
+//! | `POST /c/{token}` | confirms the subscription requested (a confirmation mail's link only) |
 //! | `POST /u/{token}` | unsubscribes from all marketing mail: the page's button (`confirm=1`), or a mail provider's one-click request (`List-Unsubscribe=One-Click`, RFC 8058: no cookie, no confirmation) |
 //!
 //! A token is valid if its digest is stored, it has not expired, and its shop is still configured;
@@ -12,6 +14,7 @@
 //! again changes nothing and answers the same. `?lang=de|en` switches the language; otherwise it
 //! is the customer's, else the shop's.
 
+mod confirm;
 mod form;
 mod page;
 mod settings;
@@ -27,7 +30,7 @@ use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::MailContact;
-use stammkunde_domain::ports::{MailStore, Store};
+use stammkunde_domain::ports::{ConsentStore, MailStore, Store};
 
 pub use page::{Page, Pages};
 
@@ -35,18 +38,21 @@ pub use page::{Page, Pages};
 const ONE_CLICK_BODY: &str = "List-Unsubscribe=One-Click";
 /// More than any form of these pages sends.
 const BODY_BYTES_MAX: usize = 4096;
-/// Reads-and-writes an unsubscribe tries before answering 503 (the mail provider retries).
-const UNSUBSCRIBE_ATTEMPTS: usize = 8;
+/// Reads-and-writes an unsubscribe or a confirmation tries before answering 503 (the mail
+/// provider, or the person, tries again).
+const CONTACT_ATTEMPTS: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
-#[error("the settings changed {UNSUBSCRIBE_ATTEMPTS} times in a row during the unsubscribe")]
-struct UnsubscribeContended;
+#[error("the settings changed {CONTACT_ATTEMPTS} times in a row")]
+struct ContactContended;
 
 pub struct PreferencesService {
     pub shops: Arc<ShopDirectory>,
     /// Customers, their ledgers and their birthdays.
     pub store: Arc<dyn Store>,
     pub mail: Arc<dyn MailStore>,
+    /// The consent ledger: a double opt-in's request, and the click that confirms it.
+    pub consent: Arc<dyn ConsentStore>,
     pub clock: Arc<dyn Clock>,
     pub pages: Arc<Pages>,
 }
@@ -75,9 +81,10 @@ impl PreferencesService {
 
     async fn route(&self, request: &Request<Bytes>, asked: Option<Locale>) -> Result<Response<String>, StoreError> {
         let path = request.uri().path();
-        let (settings, token) = match (path.strip_prefix("/u/"), path.strip_prefix("/p/")) {
-            (Some(token), _) if !token.contains('/') => (false, token),
-            (_, Some(token)) if !token.contains('/') => (true, token),
+        let (kind, token) = match path.get(..3).zip(path.get(3..)) {
+            Some(("/u/", token)) if !token.contains('/') => (Kind::Unsubscribe, token),
+            Some(("/p/", token)) if !token.contains('/') => (Kind::Settings, token),
+            Some(("/c/", token)) if !token.contains('/') => (Kind::Confirm, token),
             _ => return Ok(page::plain(StatusCode::NOT_FOUND, "no such page")),
         };
         let method = request.method();
@@ -93,7 +100,10 @@ impl PreferencesService {
             let locale = asked.unwrap_or(Locale::De);
             return Ok(self.pages.render(StatusCode::NOT_FOUND, Page::Invalid, locale, None, ""));
         };
-        if settings {
+        if kind == Kind::Confirm {
+            return self.confirm(&visit, token, request).await;
+        }
+        if kind == Kind::Settings {
             let post = (method == Method::POST).then(|| (request.headers(), request.body()));
             let saved = request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "saved=1"));
             return self.settings(&visit, token, post, saved).await;
@@ -129,7 +139,7 @@ impl PreferencesService {
     /// Guarded like every settings write, and tried again on a concurrent save: an unsubscribe
     /// must never be lost under another write.
     async fn unsubscribe(&self, link: &LinkToken) -> Result<(), StoreError> {
-        for _ in 0..UNSUBSCRIBE_ATTEMPTS {
+        for _ in 0..CONTACT_ATTEMPTS {
             let contact = self.mail.contact(&link.shop, &link.customer_id).await?.unwrap_or_default();
             if contact.unsubscribed_at.is_some() {
                 return Ok(());
@@ -140,8 +150,16 @@ impl PreferencesService {
                 return Ok(());
             }
         }
-        Err(StoreError::unavailable("unsubscribing", UnsubscribeContended))
+        Err(StoreError::unavailable("unsubscribing", ContactContended))
     }
+}
+
+/// Which page a link opens.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unsubscribe,
+    Settings,
+    Confirm,
 }
 
 /// `?lang=de|en`, else nothing: then the customer's language decides.

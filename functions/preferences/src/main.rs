@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
         shops: env.shops.clone(),
         store: env.store.clone(),
         mail: env.store.clone(),
+        consent: env.store.clone(),
         clock: Arc::new(SystemClock),
         pages: Arc::new(Pages::new()?),
     });

@@ -12,6 +12,7 @@ use stammkunde_domain::config::Locale;
 const LAYOUT: &str = include_str!("../templates/layout.html");
 const PAGE: &str = include_str!("../templates/page.html");
 const SETTINGS: &str = include_str!("../templates/settings.html");
+const CONFIRM: &str = include_str!("../templates/confirm.html");
 /// The default colour, as the shop's mail settings default it.
 const COLOUR_DEFAULT: &str = "#1f6f5c";
 
@@ -104,6 +105,7 @@ impl Pages {
         env.add_template("layout.html", LAYOUT)?;
         env.add_template("page.html", PAGE)?;
         env.add_template("settings.html", SETTINGS)?;
+        env.add_template("confirm.html", CONFIRM)?;
         Ok(Pages { env })
     }
 
@@ -119,16 +121,31 @@ impl Pages {
         let words = words(page, locale);
         let style = style(colour);
         let lang = locale.tag();
-        let language = match locale {
-            Locale::De => "Sprache",
-            Locale::En => "Language",
-        };
+        let language = language(locale);
         let html = self.env.get_template("page.html").and_then(|t| {
             t.render(context! {
                 lang, language, shop_name, style,
                 title => words.title, text => words.text, button => words.button,
             })
         });
+        respond(status, html, &style)
+    }
+
+    /// The confirmation page (`confirm.html`) with `context`, in the shop's name and colour.
+    pub fn render_confirm(
+        &self,
+        status: StatusCode,
+        locale: Locale,
+        shop_name: &str,
+        colour: &str,
+        context: minijinja::Value,
+    ) -> Response<String> {
+        let style = format!("{}{CONFIRM_STYLE}", style(colour));
+        let (lang, language) = (locale.tag(), language(locale));
+        let html = self
+            .env
+            .get_template("confirm.html")
+            .and_then(|t| t.render(context! { style => &style, lang, language, shop_name, ..context }));
         respond(status, html, &style)
     }
 
@@ -140,6 +157,18 @@ impl Pages {
         respond(status, html, &style)
     }
 }
+
+/// The language switch's label.
+fn language(locale: Locale) -> &'static str {
+    match locale {
+        Locale::De => "Sprache",
+        Locale::En => "Language",
+    }
+}
+
+/// What the confirmation page adds to the common stylesheet: the quoted wording.
+const CONFIRM_STYLE: &str =
+    "blockquote{margin:1rem 0;padding:.6rem 1rem;border-left:4px solid #ccc;background:#f6f6f4}";
 
 /// What the settings page adds to the common stylesheet: its form.
 const SETTINGS_STYLE: &str = "fieldset{border:1px solid #ccc;border-radius:6px;margin:1.2rem 0;padding:.6rem 1rem}    legend{font-weight:600}label{display:block;margin:.35rem 0}input,select{font:inherit}    input[type=number]{width:5rem}.note{color:#555;font-size:.9rem}.saved{padding:.6rem 1rem;background:#e8f3ee}    .error{padding:.6rem 1rem;background:#fbeaea}table{border-collapse:collapse;width:100%}    td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee}main{max-width:40rem}";

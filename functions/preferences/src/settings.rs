@@ -62,7 +62,7 @@ pub(crate) fn csrf_field(token: &str) -> String {
 /// the page's `Referrer-Policy: no-referrer` also withholds the origin of its POSTs (Fetch,
 /// "serializing a request origin"; Chromium sends `null` with `Sec-Fetch-Site: same-origin`).
 /// Only an origin that names another host is refused.
-fn cross_site(headers: &HeaderMap) -> bool {
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if fetch_site.is_some_and(|site| site != "same-origin" && site != "none") {
         return true;

@@ -2,11 +2,22 @@
 
 use bytes::Bytes;
 use http::Request;
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
+
+use crate::ClientIp;
 
 /// The raw body bytes exactly as the platform sent them: `lambda_http` has already decoded
 /// base64 bodies (`isBase64Encoded`) into `Body::Binary`, which signatures must be checked over.
 pub fn from_lambda(request: lambda_http::Request) -> Request<Bytes> {
-    let (parts, body) = request.into_parts();
+    let source_ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        _ => None,
+    };
+    let (mut parts, body) = request.into_parts();
+    if let Some(ip) = source_ip {
+        parts.extensions.insert(ClientIp(ip));
+    }
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
         lambda_http::Body::Text(text) => Bytes::from(text),
@@ -34,5 +45,6 @@ mod tests {
         let request = from_lambda(request);
         assert_eq!(request.body().as_ref(), br#"{"id":1}"#);
         assert_eq!(request.uri().path(), "/webhooks/shopify");
+        assert_eq!(crate::client_ip(&request), "203.0.113.1".parse().ok(), "the source address is kept");
     }
 }

@@ -34,6 +34,7 @@ pub fn fixture(now: DateTime<Utc>) -> Fixture {
         shops: Arc::new(ShopDirectory::new(config)),
         store: store.clone(),
         mail: store.clone(),
+        consent: store.clone(),
         clock,
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     };
