@@ -152,6 +152,14 @@ async fn a_double_opt_in_round_trip_records_every_proof_field_and_opens_marketin
             ],
         })
     );
+    let profile = app.customer_of(SHOP, MAIL_API_KEY, "lena").await;
+    assert_eq!(
+        (&profile["consent"]["provable"], &profile["consent"]["double_opt_in_at"]),
+        (&json!(true), &json!("2026-05-04T10:07:00Z")),
+        "{profile}"
+    );
+    let unconfirmed = app.customer_of(SHOP, MAIL_API_KEY, "ben").await;
+    assert_eq!(unconfirmed["consent"]["provable"], json!(false), "{unconfirmed}");
     let confirmed = request(&app, &request_body("lena")).await;
     assert_eq!((confirmed.status, confirmed.body["status"].as_str()), (200, Some("already_confirmed")));
 

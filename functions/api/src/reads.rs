@@ -11,7 +11,8 @@ impl ApiService {
     pub(crate) async fn customer(&self, shop: &ShopConfig, id: &CustomerId) -> Result<Reply, Reply> {
         let found = self.known_customer(shop, id).await?;
         let (state, _) = self.state(shop, id, found.balance).await?;
-        Ok(Reply::json(views::customer(shop, &found, &state, self.clock.now())))
+        let contact = self.mail.contact(&shop.id, id).await?.unwrap_or_default();
+        Ok(Reply::json(views::customer(shop, &found, &contact, &state, self.clock.now())))
     }
 
     pub(crate) async fn ledger(&self, shop: &ShopConfig, id: &CustomerId) -> Result<Reply, Reply> {

@@ -7,11 +7,18 @@ use serde_json::{json, Value};
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::MailContact;
 use stammkunde_domain::ledger::schedule;
 use stammkunde_domain::ledger::state::CodeAccount;
 use stammkunde_domain::ledger::{tiers, Balance, EntryDetail, LedgerEntry, LedgerState};
 
-pub(crate) fn customer(shop: &ShopConfig, c: &Customer, state: &LedgerState, now: DateTime<Utc>) -> Value {
+pub(crate) fn customer(
+    shop: &ShopConfig,
+    c: &Customer,
+    contact: &MailContact,
+    state: &LedgerState,
+    now: DateTime<Utc>,
+) -> Value {
     let p = &c.profile;
     let tier = tiers::current_level(state, &shop.tiers, shop.currency, now, shop.time_zone);
     json!({
@@ -30,15 +37,17 @@ pub(crate) fn customer(shop: &ShopConfig, c: &Customer, state: &LedgerState, now
         "next_expiry": next_expiry(shop, state),
         "codes": codes(state),
         "consent": {
-            // What the shop platform reports. Provable (double opt-in) consent is recorded by the
-            // preference centre; until then `provable` is false.
+            // What the shop platform reports: not proof of consent.
             "email_marketing": match p.accepts_email_marketing {
                 Some(true) => "subscribed",
                 Some(false) => "not_subscribed",
                 None => "unknown",
             },
             "source": "platform",
-            "provable": false,
+            // A confirmed double opt-in not withdrawn since: its proof is under `/consents`.
+            "provable": contact.double_opt_in_at.is_some() && contact.unsubscribed_at.is_none(),
+            "double_opt_in_at": contact.double_opt_in_at,
+            "unsubscribed_at": contact.unsubscribed_at,
         },
     })
 }
