@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::mail::MailContact;
 use stammkunde_domain::ledger::schedule;
 use stammkunde_domain::ledger::state::CodeAccount;
 use stammkunde_domain::ledger::{tiers, Balance, EntryDetail, LedgerEntry, LedgerState};
+use stammkunde_domain::mail::MailContact;
 
 pub(crate) fn customer(
     shop: &ShopConfig,

@@ -17,6 +17,7 @@
 mod confirm;
 mod form;
 mod page;
+mod records;
 mod settings;
 mod words;
 
@@ -24,8 +25,10 @@ use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::{Locale, ShopConfig, ShopDirectory};
+use stammkunde_domain::consent::{ConsentAction, ConsentMethod};
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
@@ -104,7 +107,7 @@ impl PreferencesService {
             return self.confirm(&visit, token, request).await;
         }
         if kind == Kind::Settings {
-            let post = (method == Method::POST).then(|| (request.headers(), request.body()));
+            let post = (method == Method::POST).then_some(request);
             let saved = request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair == "saved=1"));
             return self.settings(&visit, token, post, saved).await;
         }
@@ -113,7 +116,29 @@ impl PreferencesService {
             return Ok(self.pages.render(StatusCode::OK, Page::Ask, visit.locale, name, colour));
         }
         let one_click = String::from_utf8_lossy(request.body()).trim() == ONE_CLICK_BODY;
-        self.unsubscribe(&visit.link).await?;
+        let at = self.unsubscribe(&visit.link).await?;
+        let fact = if one_click {
+            records::Fact {
+                key: records::unsubscribe_key(at),
+                at,
+                topic: None,
+                action: ConsentAction::Withdrawn,
+                method: ConsentMethod::OneClick,
+                source: "mail header: List-Unsubscribe one-click (/u)",
+                wording: None,
+            }
+        } else {
+            records::Fact {
+                key: records::unsubscribe_key(at),
+                at,
+                topic: None,
+                action: ConsentAction::Withdrawn,
+                method: ConsentMethod::PreferenceCentre,
+                source: "preference centre: unsubscribe page (/u)",
+                wording: Some(&page::shown(Page::Ask, visit.locale)),
+            }
+        };
+        self.record(&visit, request, fact).await?;
         Ok(if one_click {
             page::plain(StatusCode::OK, "unsubscribed")
         } else {
@@ -137,17 +162,18 @@ impl PreferencesService {
 
     /// Unsubscribed from all marketing mail, at the first time only: a second click keeps it.
     /// Guarded like every settings write, and tried again on a concurrent save: an unsubscribe
-    /// must never be lost under another write.
-    async fn unsubscribe(&self, link: &LinkToken) -> Result<(), StoreError> {
+    /// must never be lost under another write. Returns when the unsubscribe took effect.
+    async fn unsubscribe(&self, link: &LinkToken) -> Result<DateTime<Utc>, StoreError> {
         for _ in 0..CONTACT_ATTEMPTS {
             let contact = self.mail.contact(&link.shop, &link.customer_id).await?.unwrap_or_default();
-            if contact.unsubscribed_at.is_some() {
-                return Ok(());
+            if let Some(at) = contact.unsubscribed_at {
+                return Ok(at);
             }
-            let next = MailContact { unsubscribed_at: Some(self.clock.now()), ..contact };
+            let now = self.clock.now();
+            let next = MailContact { unsubscribed_at: Some(now), ..contact };
             if self.mail.update_contact(&link.shop, &link.customer_id, &next).await? {
                 tracing::info!(shop = %link.shop, customer = %link.customer_id, "unsubscribed through a mail's link");
-                return Ok(());
+                return Ok(now);
             }
         }
         Err(StoreError::unavailable("unsubscribing", ContactContended))

@@ -80,6 +80,13 @@ fn words(page: Page, locale: Locale) -> Words {
     }
 }
 
+/// A short page's words as the person saw them (title, text, button), for the consent ledger.
+pub(crate) fn shown(page: Page, locale: Locale) -> String {
+    let words = words(page, locale);
+    let button = words.button.map(|b| format!("\n[{b}]")).unwrap_or_default();
+    format!("{}\n{}{button}", words.title, words.text)
+}
+
 /// The stylesheet, in the shop's colour (a `#rrggbb` the configuration checked; anything else
 /// falls back to the default, so no text of the configuration reaches the CSS unchecked).
 fn style(colour: &str) -> String {

@@ -11,11 +11,12 @@
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use http::{header, HeaderMap, Response, StatusCode};
+use http::{header, HeaderMap, Request, Response, StatusCode};
 use minijinja::context;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use stammkunde_domain::consent::{ConsentAction, ConsentMethod};
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ledger::schedule::next_expiry;
@@ -25,6 +26,7 @@ use stammkunde_domain::mail::zone::customer_zone;
 use stammkunde_domain::mail::MailContact;
 
 use crate::form::{self, Settings, TOPICS};
+use crate::records::{topic_key, Fact};
 use crate::{page, words, PreferencesService, Visit};
 
 /// Ledger entries the history shows, newest first.
@@ -103,7 +105,7 @@ impl PreferencesService {
         &self,
         visit: &Visit<'_>,
         token: &str,
-        post: Option<(&HeaderMap, &Bytes)>,
+        post: Option<&Request<Bytes>>,
         saved: bool,
     ) -> Result<Response<String>, StoreError> {
         let (shop, link) = (visit.shop, &visit.link);
@@ -114,13 +116,13 @@ impl PreferencesService {
         let zone = customer_zone(contact.time_zone, customer.profile.country.as_deref(), shop.time_zone);
         let now = self.clock.now();
         let seen = Seen { customer, contact: &contact, zone };
-        let Some((headers, body)) = post else {
+        let Some(request) = post else {
             return self.show(StatusCode::OK, visit, token, &seen, Note { saved, error: None }, now).await;
         };
-        if cross_site(headers) {
+        if cross_site(request.headers()) {
             return Ok(page::plain(StatusCode::FORBIDDEN, "this form is only taken from its own page"));
         }
-        let settings = match form::parse(body, zone, now.with_timezone(&zone).date_naive()) {
+        let settings = match form::parse(request.body(), zone, now.with_timezone(&zone).date_naive()) {
             Ok(settings) => settings,
             Err(error) => {
                 let note = Note { saved: false, error: Some(words::form_error(error, visit.locale)) };
@@ -137,6 +139,7 @@ impl PreferencesService {
             let note = Note { saved: false, error: Some(words::words(visit.locale).stale) };
             return self.show(StatusCode::CONFLICT, visit, token, &seen, note, now).await;
         }
+        self.record_topics(visit, request, &contact, &settings, now).await?;
         tracing::info!(shop = %shop.id, customer = %link.customer_id, "mail settings saved on the preference page");
         let mut response = page::plain(StatusCode::SEE_OTHER, "saved");
         let location = format!("/p/{token}?saved=1&lang={}", visit.locale.tag());
@@ -171,6 +174,35 @@ impl PreferencesService {
             self.store.set_birthday(shop, id, settings.birthday, now).await?;
         }
         Ok(true)
+    }
+
+    /// Each topic the save switched on or off, as a record with the topic's label as the page
+    /// showed it. The key is the revision the save wrote, so a save is recorded once.
+    async fn record_topics(
+        &self,
+        visit: &Visit<'_>,
+        request: &Request<Bytes>,
+        before: &MailContact,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for (topic, _) in TOPICS {
+            let declined = settings.topics_declined.contains(&topic);
+            if declined == before.topics_declined.contains(&topic) {
+                continue;
+            }
+            let fact = Fact {
+                key: topic_key(topic, before.revision + 1),
+                at: now,
+                topic: Some(topic),
+                action: if declined { ConsentAction::Withdrawn } else { ConsentAction::Granted },
+                method: ConsentMethod::PreferenceCentre,
+                source: "preference centre: settings page (/p)",
+                wording: Some(words::topic(topic, visit.locale)),
+            };
+            self.record(visit, request, fact).await?;
+        }
+        Ok(())
     }
 
     async fn show(

@@ -5,17 +5,15 @@
 mod common;
 
 use bytes::Bytes;
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use http::Request;
 
 use common::{fixture, Fixture};
-use stammkunde_domain::customer::{Birthday, CustomerProfile};
-use stammkunde_domain::ids::DeliveryId;
-use stammkunde_domain::ingest::{Change, DeliveryRecord};
+use stammkunde_domain::customer::Birthday;
 use stammkunde_domain::mail::campaign::Topic;
 use stammkunde_domain::mail::contact::Frequency;
 use stammkunde_domain::mail::MailContact;
-use stammkunde_domain::ports::{CustomerStore, IngestStore, MailStore};
+use stammkunde_domain::ports::{CustomerStore, MailStore};
 
 /// Extra request headers of a case.
 type Headers = &'static [(&'static str, &'static str)];
@@ -24,26 +22,7 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 async fn page() -> Fixture {
     let f = fixture(Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).single().unwrap_or_default());
-    let profile = CustomerProfile {
-        shop: f.shop.clone(),
-        customer_id: f.customer.clone(),
-        email: None,
-        first_name: Some("Lena".into()),
-        last_name: None,
-        locale: Some("de-DE".into()),
-        country: Some("DE".into()),
-        birthday: None,
-        accepts_email_marketing: None,
-        source_updated_at: Some(f.now),
-    };
-    let delivery = DeliveryRecord {
-        shop: f.shop.clone(),
-        ids: vec![DeliveryId::parse("d1").unwrap_or_else(|e| panic!("{e}"))],
-        topic: "customers/create".into(),
-        received_at: f.now,
-        expires_at: f.now + Duration::days(7),
-    };
-    f.store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e}"));
+    f.put_customer().await;
     f.link(TOKEN).await;
     f
 }

@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use stammkunde_domain::clock::FixedClock;
 use stammkunde_domain::config::{AppConfig, ShopDirectory};
+use stammkunde_domain::customer::CustomerProfile;
+use stammkunde_domain::ids::DeliveryId;
 use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
-use stammkunde_domain::ports::MailStore;
+use stammkunde_domain::ports::{IngestStore, MailStore};
 use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_store_sqlite::SqliteStore;
 
@@ -42,6 +45,34 @@ pub fn fixture(now: DateTime<Utc>) -> Fixture {
 }
 
 impl Fixture {
+    /// Stores the customer as a platform's `customers/create` would: Lena, German, in Germany,
+    /// without an address or a birthday.
+    // Each test binary compiles this module on its own; the sample-event test needs no customer.
+    #[allow(dead_code)]
+    pub async fn put_customer(&self) {
+        let profile = CustomerProfile {
+            shop: self.shop.clone(),
+            customer_id: self.customer.clone(),
+            email: None,
+            first_name: Some("Lena".into()),
+            last_name: None,
+            locale: Some("de-DE".into()),
+            country: Some("DE".into()),
+            birthday: None,
+            accepts_email_marketing: None,
+            source_updated_at: Some(self.now),
+        };
+        let delivery = DeliveryRecord {
+            shop: self.shop.clone(),
+            ids: vec![DeliveryId::parse("d1").unwrap_or_else(|e| panic!("{e}"))],
+            topic: "customers/create".into(),
+            received_at: self.now,
+            expires_at: self.now + Duration::days(7),
+        };
+        let applied = self.store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await;
+        applied.unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// Stores a link for the customer under `token`, valid for 180 days from now.
     pub async fn link(&self, token: &str) {
         let link = LinkToken {

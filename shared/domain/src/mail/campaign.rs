@@ -112,3 +112,27 @@ pub enum Topic {
     Birthday,
     PointsNews,
 }
+
+impl Topic {
+    /// The serde name, for keys and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Newsletter => "newsletter",
+            Topic::Offers => "offers",
+            Topic::Birthday => "birthday",
+            Topic::PointsNews => "points_news",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topics_name_is_its_serde_name() {
+        for topic in [Topic::Newsletter, Topic::Offers, Topic::Birthday, Topic::PointsNews] {
+            assert_eq!(serde_json::to_value(topic).ok(), Some(serde_json::Value::from(topic.as_str())));
+        }
+    }
+}
