@@ -216,6 +216,10 @@ impl CustomerEdits for FaultyStore {
     ) -> Result<bool, StoreError> {
         self.call("CustomerEdits::set_birthday", self.inner.set_birthday(shop, customer, birthday, at)).await
     }
+
+    async fn erase_customer(&self, shop: &ShopId, customer: &CustomerId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.call("CustomerEdits::erase_customer", self.inner.erase_customer(shop, customer, at)).await
+    }
 }
 
 #[async_trait]

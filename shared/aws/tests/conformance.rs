@@ -40,3 +40,16 @@ mod consent {
 
     stammkunde_store_conformance::consent_conformance_tests!(fresh_consent_store);
 }
+
+/// The erasure suite, on the same kind of fresh table.
+mod erasure {
+    use std::sync::Arc;
+
+    use stammkunde_store_conformance::suite::PersonalDataStore;
+
+    async fn fresh_erasure_store() -> Arc<dyn PersonalDataStore> {
+        Arc::new(super::common::fresh_dynamo_store().await)
+    }
+
+    stammkunde_store_conformance::erasure_conformance_tests!(fresh_erasure_store);
+}

@@ -92,6 +92,15 @@ pub trait CustomerEdits: Send + Sync {
         birthday: Option<Birthday>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Erases the customer's personal data (GDPR Art. 17): every field of the profile but the
+    /// platform's id (address, names, language, country, birthday, marketing flag) and the index
+    /// entries made of them, the mail settings, and the consent records (which hold addresses and
+    /// browsers). Marks the customer deleted at `at` (unless deleted before), so no later profile
+    /// from the platform stores them again. The ledger, orders, codes and send records stay under
+    /// the pseudonymous platform id: the shop's accounting needs them. Idempotent; an unknown
+    /// customer gets a tombstone.
+    async fn erase_customer(&self, shop: &ShopId, customer: &CustomerId, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// The points ledger: each customer's entries in position order, appended conditionally.

@@ -158,6 +158,19 @@ macro_rules! mail_conformance_tests {
     };
 }
 
+/// Expands to one `#[tokio::test]` per erasure behaviour, each on a fresh store from
+/// `$fresh_store` (anything that derefs to `dyn suite::PersonalDataStore`).
+#[macro_export]
+macro_rules! erasure_conformance_tests {
+    ($fresh_store:path) => {
+        $crate::__conformance_tests_plain!(
+            $fresh_store;
+            erasing_a_customer_removes_every_personal_field_and_keeps_the_ledger,
+            erasing_an_unknown_customer_leaves_a_tombstone_that_nothing_revives,
+        );
+    };
+}
+
 /// Expands to one `#[tokio::test]` per consent-ledger behaviour, each on a fresh store from
 /// `$fresh_store` (anything that derefs to `dyn ConsentStore`).
 #[macro_export]

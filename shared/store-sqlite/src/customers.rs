@@ -303,6 +303,12 @@ impl CustomerEdits for SqliteStore {
         let at = codec::timestamp(&at)?;
         self.writer.write(move |tx| set_birthday(tx, &shop, &customer, birthday.as_ref(), &at)).await
     }
+
+    async fn erase_customer(&self, shop: &ShopId, customer: &CustomerId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (shop, customer) = (shop.clone(), customer.clone());
+        let at = codec::timestamp(&at)?;
+        self.writer.write(move |tx| crate::erasure::erase_customer(tx, &shop, &customer, &at)).await
+    }
 }
 
 /// One guarded statement: only a live customer's row changes, and `birthday_since` moves only

@@ -11,6 +11,7 @@ mod codec;
 mod codes;
 mod consent;
 mod customers;
+mod erasure;
 mod error;
 mod ingest;
 mod ledger;

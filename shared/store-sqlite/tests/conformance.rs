@@ -51,3 +51,26 @@ mod consent {
 
     stammkunde_store_conformance::consent_conformance_tests!(fresh_consent_store);
 }
+
+/// The erasure suite, on the same kind of fresh database.
+mod erasure {
+    use std::ops::Deref;
+
+    use stammkunde_store_conformance::suite::PersonalDataStore;
+
+    pub struct ErasureTestStore(super::common::TestStore);
+
+    impl Deref for ErasureTestStore {
+        type Target = dyn PersonalDataStore;
+
+        fn deref(&self) -> &Self::Target {
+            &self.0.store
+        }
+    }
+
+    async fn fresh_erasure_store() -> ErasureTestStore {
+        ErasureTestStore(super::fresh_store().await)
+    }
+
+    stammkunde_store_conformance::erasure_conformance_tests!(fresh_erasure_store);
+}

@@ -35,6 +35,10 @@ impl CustomerEdits for DynamoStore {
     ) -> Result<bool, StoreError> {
         self.write_birthday(shop, customer, birthday.as_ref(), at).await
     }
+
+    async fn erase_customer(&self, shop: &ShopId, customer: &CustomerId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.erase(shop, customer, at).await
+    }
 }
 
 #[async_trait]

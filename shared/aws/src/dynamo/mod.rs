@@ -6,6 +6,7 @@ mod codes;
 mod consent;
 mod customer_writes;
 mod customers;
+mod erasure;
 mod errors;
 mod expr;
 mod ingest;
