@@ -26,6 +26,7 @@ use stammkunde_local::{InProcessBus, OutboxMailer};
 use stammkunde_points::PointsService;
 use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
+use stammkunde_services::privacy::Privacy;
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_store_sqlite::SqliteStore;
@@ -155,6 +156,8 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
     });
     bus.subscribe(Arc::new(mail_subscriber::MailSubscriber { shops: shops.clone(), mail: mail_sweep.clone() }));
     let ses_events = ses_events::SesEvents::new(shops.clone(), sqlite.clone(), clock.clone());
+    // The outbox is the one copy of sent mail we keep: erasure clears it too.
+    let privacy = Arc::new(Privacy::over(sqlite.clone(), outbox.clone(), clock.clone()));
     let functions = Arc::new(server::Functions {
         webhooks: WebhookService {
             shops: shops.clone(),
@@ -163,6 +166,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             clock: clock.clone(),
             shopware_admin: Arc::new(HttpShopwareAdmin::new()),
             public_url: Some(public_url),
+            privacy: privacy.clone(),
         },
         preferences: PreferencesService {
             shops: shops.clone(),
@@ -181,6 +185,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             mail: sqlite.clone(),
             consent: sqlite.clone(),
             bus,
+            privacy,
         },
         sweeps: sweeps::Sweeps { shops, ledger: sweep, mail: mail_sweep },
         outbox: outbox.clone(),

@@ -533,3 +533,16 @@ pub fn assert_ledger_consistent(ledger: &serde_json::Value) {
 pub fn json_body(value: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Fails (never skips) without an endpoint: a CI that forgot moto must go red.
+pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: this test runs against moto_server. Start it with \
+             `python scripts/moto_server.py 127.0.0.1 5055` and export AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
+             AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        );
+    }
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_dynamodb::Client::new(&config)
+}

@@ -26,9 +26,10 @@ use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
 use stammkunde_domain::ledger::LedgerEntry;
 use stammkunde_domain::order::{Order, PaymentState};
 use stammkunde_domain::ports::Store;
-use stammkunde_e2e::{edit_json, shopify_headers, test_config};
+use stammkunde_e2e::{dynamo_client, edit_json, shopify_headers, test_config};
 use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_points::PointsService;
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
 
@@ -57,19 +58,6 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single().unwrap_or_default()
 }
 
-/// Fails (never skips) without an endpoint: a CI that forgot moto must go red.
-async fn dynamo_client() -> aws_sdk_dynamodb::Client {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: this test runs against moto_server. Start it with \
-             `python scripts/moto_server.py 127.0.0.1 5055` and export AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
-             AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-        );
-    }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&config)
-}
-
 /// The webhooks and points functions over one fresh table.
 async fn pipeline() -> Pipeline {
     let client = dynamo_client().await;
@@ -91,7 +79,8 @@ async fn pipeline() -> Pipeline {
     bus.subscribe(Arc::new(PointsSubscriber(Arc::new(points))));
     let store_port: Arc<dyn Store> = store.clone();
     let shopware_admin = Arc::new(HttpShopwareAdmin::new());
-    let webhooks = WebhookService { shops, store: store_port, bus, clock, shopware_admin, public_url: None };
+    let privacy = Arc::new(Privacy::over(store.clone(), Arc::new(NoMailArchive), clock.clone()));
+    let webhooks = WebhookService { shops, store: store_port, bus, clock, shopware_admin, public_url: None, privacy };
     Pipeline { webhooks, store }
 }
 

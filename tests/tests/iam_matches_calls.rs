@@ -64,6 +64,7 @@ use stammkunde_points::PointsService;
 use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::feedback::MailFeedback;
 use stammkunde_services::mail::{MailRenderer, MailSweep, MailSweepReport, Pacer};
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
@@ -489,6 +490,7 @@ async fn webhooks(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -
         clock: clock.clone(),
         shopware_admin: Arc::new(HttpShopwareAdmin::new()),
         public_url: None,
+        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
     };
     (service, bus)
 }
@@ -522,6 +524,7 @@ async fn api(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> Arc
         mail: env.store.clone(),
         consent: env.store.clone(),
         bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
+        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
     })
 }
 
@@ -638,8 +641,13 @@ async fn shopify_and_woo_flow(webhooks: &WebhookService) {
     deliver(webhooks, shopify, &created, SHOPIFY_CUSTOMER, "accepted").await;
     let deleted = json_body(&json!({ "id": NEW_CUSTOMER.parse::<u64>().unwrap_or_default() }));
     deliver(webhooks, shopify, &shopify_headers("customers/delete", &deleted, "iam-5"), &deleted, "accepted").await;
+    // The redaction names the customer created and deleted above (its erasure suppresses their
+    // address and clears what the deletion kept): the fixture's customer is used further on.
+    let redact = edit_json(SHOPIFY_REDACT, |body| {
+        body["customer"]["id"] = json!(NEW_CUSTOMER.parse::<u64>().unwrap_or_default())
+    });
     for (topic, body, id) in
-        [("customers/data_request", SHOPIFY_DATA_REQUEST, "iam-6"), ("customers/redact", SHOPIFY_REDACT, "iam-7")]
+        [("customers/data_request", SHOPIFY_DATA_REQUEST, "iam-6"), ("customers/redact", redact.as_slice(), "iam-7")]
     {
         deliver(webhooks, shopify, &shopify_headers(topic, body, id), body, "accepted").await;
     }

@@ -64,6 +64,7 @@ use stammkunde_domain::refund::{Refund, RefundLine};
 use stammkunde_e2e::faults::{Closer, Fault, Faults, FaultySqlite, Mode, MODES};
 use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_points::PointsService;
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_services::sweep::TIER_MARK;
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_store_sqlite::SqliteStore;
@@ -238,6 +239,7 @@ impl System {
             mail: sqlite.clone(),
             consent: sqlite.clone(),
             bus,
+            privacy: Arc::new(Privacy::over(sqlite.clone(), Arc::new(NoMailArchive), clock.clone())),
         };
         let customer = parsed(CustomerId::parse, CUSTOMER);
         System { shop, customer, clock, faults, events, points, sweep, api, sqlite, _dir: dir }

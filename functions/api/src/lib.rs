@@ -5,6 +5,8 @@
 //! | `GET /api/shops/{shop}/customers/{customer}` | profile, points, tier, next expiry, consent state |
 //! | `GET /api/shops/{shop}/customers/{customer}/ledger` | balance and entries, in ledger order |
 //! | `GET /api/shops/{shop}/customers/{customer}/consents` | the consent ledger: every record with its wording (the proof) |
+//! | `GET /api/shops/{shop}/customers/{customer}/export` | everything held on the customer (GDPR Art. 15 and 20) |
+//! | `POST /api/shops/{shop}/customers/{customer}/erasure` | erases the customer's personal data (Art. 17) |
 //! | `POST /api/shops/{shop}/subscriptions` | a double opt-in requested: recorded, and the confirmation mail sent |
 //! | `POST /api/shops/{shop}/customers/{customer}/adjustments` | a manual correction |
 //! | `POST /api/shops/{shop}/customers/{customer}/redemptions` | points for a reward's single-use code |
@@ -24,6 +26,7 @@ mod birthdays;
 mod body;
 mod codes;
 mod consent;
+mod privacy;
 mod reads;
 mod replies;
 mod routes;
@@ -38,6 +41,7 @@ use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::{ShopConfig, ShopDirectory};
 use stammkunde_domain::ports::{ConsentStore, EventBus, MailStore, Store};
 use stammkunde_http::Reply;
+use stammkunde_services::privacy::Privacy;
 use stammkunde_services::{Coupons, LedgerService};
 
 use routes::Route;
@@ -53,6 +57,8 @@ pub struct ApiService {
     pub consent: Arc<dyn ConsentStore>,
     /// For `SubscriptionRequested`, which has the mail sweep send the confirmation.
     pub bus: Arc<dyn EventBus>,
+    /// Export and erasure.
+    pub privacy: Arc<Privacy>,
 }
 
 impl ApiService {
@@ -76,6 +82,8 @@ impl ApiService {
             Route::Customer(customer) => self.customer(shop, &customer).await?,
             Route::Ledger(customer) => self.ledger(shop, &customer).await?,
             Route::Consents(customer) => self.consents(shop, &customer).await?,
+            Route::Export(customer) => self.export(shop, &customer).await?,
+            Route::Erasure(customer) => self.erase(shop, &customer).await?,
             Route::Subscriptions => self.request_subscription(shop, body).await?,
             Route::Adjustments(customer) => self.adjust(shop, &customer, body).await?,
             Route::Redemptions(customer) => self.redeem(shop, &customer, body).await?,

@@ -8,6 +8,7 @@ use stammkunde_api::ApiService;
 use stammkunde_aws::LambdaEnvironment;
 use stammkunde_domain::clock::SystemClock;
 use stammkunde_http::from_lambda;
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_services::{Coupons, LedgerService};
 
 #[tokio::main]
@@ -27,10 +28,11 @@ async fn main() -> Result<(), Error> {
         store: env.store.clone(),
         ledger,
         coupons: Arc::new(Coupons::new(env.store.clone())),
-        clock,
+        clock: clock.clone(),
         mail: env.store.clone(),
         consent: env.store.clone(),
         bus,
+        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock)),
     });
     lambda_http::run(service_fn(move |request: Request| {
         let service = service.clone();

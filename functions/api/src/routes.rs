@@ -9,6 +9,8 @@ pub(crate) enum Route {
     Customer(CustomerId),
     Ledger(CustomerId),
     Consents(CustomerId),
+    Export(CustomerId),
+    Erasure(CustomerId),
     Subscriptions,
     Adjustments(CustomerId),
     Redemptions(CustomerId),
@@ -23,8 +25,11 @@ impl Route {
     /// The one method each route answers.
     pub fn method(&self) -> Method {
         match self {
-            Route::Customer(_) | Route::Ledger(_) | Route::Consents(_) | Route::CodesCsv => Method::GET,
+            Route::Customer(_) | Route::Ledger(_) | Route::Consents(_) | Route::Export(_) | Route::CodesCsv => {
+                Method::GET
+            }
             Route::Subscriptions
+            | Route::Erasure(_)
             | Route::Adjustments(_)
             | Route::Redemptions(_)
             | Route::BirthdaysCsv
@@ -61,6 +66,8 @@ pub(crate) fn parse(path: &str) -> Result<(ShopId, Route), Reply> {
         ["customers", c] => Route::Customer(customer(c)?),
         ["customers", c, "ledger"] => Route::Ledger(customer(c)?),
         ["customers", c, "consents"] => Route::Consents(customer(c)?),
+        ["customers", c, "export"] => Route::Export(customer(c)?),
+        ["customers", c, "erasure"] => Route::Erasure(customer(c)?),
         ["subscriptions"] => Route::Subscriptions,
         ["customers", c, "adjustments"] => Route::Adjustments(customer(c)?),
         ["customers", c, "redemptions"] => Route::Redemptions(customer(c)?),

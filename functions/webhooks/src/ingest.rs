@@ -10,7 +10,7 @@ use chrono::Duration;
 
 use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::{DeliveryId, ShopId};
-use stammkunde_domain::ingest::{Change, DeliveryRecord, DELIVERY_RETENTION_DAYS};
+use stammkunde_domain::ingest::{Change, DeliveryRecord, PrivacyRequestKind, DELIVERY_RETENTION_DAYS};
 use stammkunde_domain::order::Order;
 use stammkunde_domain::platforms::ParseOutcome;
 
@@ -55,8 +55,26 @@ impl WebhookService {
         };
         let events = events_for(changes, &orders);
         self.bus.publish(&events).await?;
+        self.erase_redacted(shop, changes).await?;
         tracing::info!(%shop, topic, duplicate, events = events.len(), "delivery processed");
         Ok(duplicate)
+    }
+
+    /// Shopify's `customers/redact`: the customer is erased before the delivery is answered, for
+    /// a duplicate too (a retry after a failed erasure finishes it; erasing again changes nothing).
+    async fn erase_redacted(&self, shop: &ShopId, changes: &[Change]) -> Result<(), Reply> {
+        for change in changes {
+            let Change::RecordPrivacyRequest(request) = change else { continue };
+            let (PrivacyRequestKind::CustomerRedact, Some(customer)) = (request.kind, &request.customer_id) else {
+                continue;
+            };
+            if let Err(error) = self.privacy.erase(shop, customer).await {
+                tracing::error!(%shop, %customer, error = %stammkunde_domain::error::cause_chain(&error), "erasure failed");
+                let reason = "recorded, but the erasure did not finish; send it again";
+                return Err(Reply::error(http::StatusCode::SERVICE_UNAVAILABLE, "erasure_failed", reason));
+            }
+        }
+        Ok(())
     }
 
     async fn stored_orders(&self, shop: &ShopId, changes: &[Change]) -> Result<Vec<Order>, Reply> {

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::config::ShopDirectory;
 use stammkunde_domain::ports::{EventBus, ShopwareAdminApi, Store};
+use stammkunde_services::privacy::Privacy;
 
 pub use stammkunde_http::Reply;
 
@@ -42,6 +43,8 @@ pub struct WebhookService {
     /// Our public base URL (`https://abc.execute-api…`), for the Shopware confirmation URL. When
     /// unset it is taken from the request's `Host` and `X-Forwarded-Proto`.
     pub public_url: Option<String>,
+    /// Erases the customer of a Shopify `customers/redact`.
+    pub privacy: Arc<Privacy>,
 }
 
 impl WebhookService {

@@ -7,6 +7,7 @@ use lambda_http::{service_fn, Error, Request};
 use stammkunde_aws::LambdaEnvironment;
 use stammkunde_domain::clock::SystemClock;
 use stammkunde_http::from_lambda;
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
 
@@ -14,13 +15,15 @@ use stammkunde_webhooks::WebhookService;
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let env = LambdaEnvironment::load().await?;
+    let clock = Arc::new(SystemClock);
     let service = Arc::new(WebhookService {
         shops: env.shops.clone(),
         store: env.store.clone(),
         bus: Arc::new(env.event_bus()?),
-        clock: Arc::new(SystemClock),
+        clock: clock.clone(),
         shopware_admin: Arc::new(HttpShopwareAdmin::new()),
         public_url: std::env::var("STAMMKUNDE_PUBLIC_URL").ok(),
+        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock)),
     });
     lambda_http::run(service_fn(move |request: Request| {
         let service = service.clone();

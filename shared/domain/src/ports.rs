@@ -436,6 +436,15 @@ pub struct OutgoingMail {
     pub label: String,
 }
 
+/// The copies of sent mail we keep ourselves (the local outbox; SES keeps none we own), for
+/// erasure.
+#[async_trait]
+pub trait MailArchive: Send + Sync {
+    /// Deletes every kept mail of the shop to the customer (by their mails' labels) or to
+    /// `address`; returns how many.
+    async fn erase(&self, shop: &ShopId, customer: &CustomerId, address: Option<&Email>) -> Result<usize, MailError>;
+}
+
 /// Sends a finished message.
 #[async_trait]
 pub trait Mailer: Send + Sync {

@@ -8,8 +8,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use stammkunde_domain::customer::Email;
 use stammkunde_domain::error::MailError;
-use stammkunde_domain::ports::{Mailer, OutgoingMail};
+use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::ports::{MailArchive, Mailer, OutgoingMail};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -148,6 +150,40 @@ async fn remove_temp(temp: &PathBuf) {
         if e.kind() != io::ErrorKind::NotFound {
             tracing::warn!(file = %temp.display(), error = %e, "could not remove an outbox temp file");
         }
+    }
+}
+
+#[async_trait]
+impl MailArchive for OutboxMailer {
+    /// A mail is the customer's if its file name carries their send label
+    /// (`{time}-{shop}-{customer}-…`) or its text names the address in angle brackets, as the
+    /// `To` header does.
+    async fn erase(&self, shop: &ShopId, customer: &CustomerId, address: Option<&Email>) -> Result<usize, MailError> {
+        let failed = |error: io::Error| MailError::NotSent {
+            message: format!("erasing mail of shop {shop} from the outbox {}", self.dir.display()),
+            source: Some(Box::new(error)),
+        };
+        let label = sanitise_label(&format!("{shop}-{customer}-"));
+        let bracketed = address.map(|a| format!("<{}>", a.as_str()));
+        let mut erased = 0;
+        for entry in self.list().map_err(failed)? {
+            let by_label = entry.name.split_once('-').is_some_and(|(_, rest)| rest.starts_with(&label));
+            let by_address = match &bracketed {
+                Some(needle) if !by_label => self
+                    .read(&entry.name)
+                    .map_err(failed)?
+                    .is_some_and(|raw| raw.windows(needle.len()).any(|w| w == needle.as_bytes())),
+                _ => false,
+            };
+            if by_label || by_address {
+                match std::fs::remove_file(self.dir.join(&entry.name)) {
+                    Ok(()) => erased += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(failed(e)),
+                }
+            }
+        }
+        Ok(erased)
     }
 }
 

@@ -27,7 +27,10 @@ pub async fn erasing_a_customer_removes_every_personal_field_and_keeps_the_ledge
     apply_new(store, &shop, &[Change::UpsertCustomer(profile)]).await;
     apply_new(store, &shop, &[Change::UpsertCustomer(fixtures::full_profile(&shop, &other, Some(at(0))))]).await;
     let entry = fixtures::earn_entry(&shop, &id, &fixtures::order_id("o1"), 1, Bucket::Pending, 40, at(1));
-    assert_eq!(ok("append", store.append_entries(&shop, &id, std::slice::from_ref(&entry)).await), AppendOutcome::Appended);
+    assert_eq!(
+        ok("append", store.append_entries(&shop, &id, std::slice::from_ref(&entry)).await),
+        AppendOutcome::Appended
+    );
     let contact = MailContact { time_zone: Some(chrono_tz::Tz::Europe__Vienna), ..MailContact::default() };
     ok("put_contact", store.put_contact(&shop, &id, &contact).await);
     let record = ConsentRecord {
