@@ -173,6 +173,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             store: sqlite.clone(),
             mail: sqlite.clone(),
             consent: sqlite.clone(),
+            privacy: privacy.clone(),
             clock: clock.clone(),
             pages: Arc::new(Pages::new()?),
         },

@@ -34,6 +34,8 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/u/{token}", any(preferences))
         .route("/p/{token}", any(preferences))
         .route("/c/{token}", any(preferences))
+        .route("/d/{token}", any(preferences))
+        .route("/x/{token}", any(preferences))
         // Local only: what the schedules do on AWS, on demand.
         .route("/dev/sweeps/{sweep}", post(sweep))
         .route("/dev/outbox", get(outbox_list))

@@ -55,7 +55,7 @@ use stammkunde_domain::ids::{CustomerId, DeliveryId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::{Campaign, MailContact, SendState};
-use stammkunde_domain::ports::{EventBus, IngestStore, MailStore};
+use stammkunde_domain::ports::{CustomerStore, EventBus, IngestStore, MailStore};
 use stammkunde_e2e::*;
 use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
 use stammkunde_mail_feedback::{FeedbackFunction, FeedbackOutcome};
@@ -965,6 +965,7 @@ async fn preferences(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>
         store: env.store.clone(),
         mail: env.store.clone(),
         consent: env.store.clone(),
+        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
         clock: clock.clone(),
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     }
@@ -1084,6 +1085,17 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     assert_eq!(confirmed.status(), 200, "{}", confirmed.body());
     let contact = store.contact(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
     assert!(contact.and_then(|c| c.double_opt_in_at).is_some(), "confirmed");
+
+    // The data rights from the same link: the download, then the erasure.
+    let download = service.handle(request("GET", &format!("/d/{token}"), &[], b"")).await;
+    assert_eq!(download.status(), 200, "{}", download.body());
+    let path = format!("/x/{token}");
+    let page = service.handle(request("GET", &path, &[], b"")).await;
+    let form = format!("csrf={}", hidden_field(page.body(), "csrf"));
+    let erased = service.handle(request("POST", &path, &form_headers, form.as_bytes())).await;
+    assert_eq!(erased.status(), 200, "{}", erased.body());
+    let after = store.customer(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(after.is_some_and(|c| c.deleted_at.is_some() && c.profile.email.is_none()), "erased");
 }
 
 // ---------------------------------------------------------------------------------------------

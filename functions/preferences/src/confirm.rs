@@ -157,7 +157,7 @@ impl PreferencesService {
 }
 
 /// A POST not from the page itself: another site named, or not the page's csrf field.
-fn refused(headers: &HeaderMap, body: &Bytes, token: &str) -> bool {
+pub(crate) fn refused(headers: &HeaderMap, body: &Bytes, token: &str) -> bool {
     if cross_site(headers) {
         return true;
     }

@@ -7,6 +7,9 @@
 //! | `GET /u/{token}` | a page with one button; changes nothing |
 //! | `GET /c/{token}` | a double opt-in's confirmation page: the words agreed to, one button; changes nothing (see `confirm`) |
 //! | `POST /c/{token}` | confirms the subscription requested (a confirmation mail's link only) |
+//! | `GET /d/{token}` | downloads everything held on the customer as JSON (see `rights`) |
+//! | `GET /x/{token}` | asks once more before erasing all the customer's data; changes nothing |
+//! | `POST /x/{token}` | erases the customer's personal data |
 //! | `POST /u/{token}` | unsubscribes from all marketing mail: the page's button (`confirm=1`), or a mail provider's one-click request (`List-Unsubscribe=One-Click`, RFC 8058: no cookie, no confirmation) |
 //!
 //! A token is valid if its digest is stored, it has not expired, and its shop is still configured;
@@ -18,6 +21,7 @@ mod confirm;
 mod form;
 mod page;
 mod records;
+mod rights;
 mod settings;
 mod words;
 
@@ -34,6 +38,7 @@ use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::MailContact;
 use stammkunde_domain::ports::{ConsentStore, MailStore, Store};
+use stammkunde_services::privacy::Privacy;
 
 pub use page::{Page, Pages};
 
@@ -56,6 +61,8 @@ pub struct PreferencesService {
     pub mail: Arc<dyn MailStore>,
     /// The consent ledger: a double opt-in's request, and the click that confirms it.
     pub consent: Arc<dyn ConsentStore>,
+    /// Export and erasure.
+    pub privacy: Arc<Privacy>,
     pub clock: Arc<dyn Clock>,
     pub pages: Arc<Pages>,
 }
@@ -88,6 +95,8 @@ impl PreferencesService {
             Some(("/u/", token)) if !token.contains('/') => (Kind::Unsubscribe, token),
             Some(("/p/", token)) if !token.contains('/') => (Kind::Settings, token),
             Some(("/c/", token)) if !token.contains('/') => (Kind::Confirm, token),
+            Some(("/d/", token)) if !token.contains('/') => (Kind::Download, token),
+            Some(("/x/", token)) if !token.contains('/') => (Kind::Erase, token),
             _ => return Ok(page::plain(StatusCode::NOT_FOUND, "no such page")),
         };
         let method = request.method();
@@ -103,8 +112,12 @@ impl PreferencesService {
             let locale = asked.unwrap_or(Locale::De);
             return Ok(self.pages.render(StatusCode::NOT_FOUND, Page::Invalid, locale, None, ""));
         };
-        if kind == Kind::Confirm {
-            return self.confirm(&visit, token, request).await;
+        match kind {
+            Kind::Confirm => return self.confirm(&visit, token, request).await,
+            Kind::Download if method == Method::GET => return self.download(&visit).await,
+            Kind::Download => return Ok(page::plain(StatusCode::METHOD_NOT_ALLOWED, "this download takes GET")),
+            Kind::Erase => return self.erase_page(&visit, token, request).await,
+            Kind::Unsubscribe | Kind::Settings => {}
         }
         if kind == Kind::Settings {
             let post = (method == Method::POST).then_some(request);
@@ -155,6 +168,10 @@ impl PreferencesService {
             return Ok(None);
         }
         let customer = self.store.customer(&link.shop, &link.customer_id).await?;
+        // A deleted or erased customer's links lead nowhere: there is nothing left to show or set.
+        if customer.as_ref().is_some_and(|c| c.deleted_at.is_some()) {
+            return Ok(None);
+        }
         let customer_tag = customer.as_ref().and_then(|c| c.profile.locale.as_deref());
         let locale = asked.unwrap_or_else(|| Locale::for_customer(customer_tag, shop.locale));
         Ok(Some(Visit { link, shop, locale, customer }))
@@ -186,6 +203,8 @@ enum Kind {
     Unsubscribe,
     Settings,
     Confirm,
+    Download,
+    Erase,
 }
 
 /// `?lang=de|en`, else nothing: then the customer's language decides.

@@ -41,6 +41,8 @@ pub struct Words {
     pub save: &'static str,
     pub more: &'static str,
     pub unsubscribe_all: &'static str,
+    pub download: &'static str,
+    pub erase: &'static str,
     pub language: &'static str,
 }
 
@@ -75,6 +77,8 @@ const DE: Words = Words {
     save: "Speichern",
     more: "Mehr",
     unsubscribe_all: "Von allen Werbe-Mails abmelden",
+    download: "Meine Daten herunterladen (JSON)",
+    erase: "Alle meine Daten löschen",
     language: "Sprache",
 };
 
@@ -109,6 +113,8 @@ const EN: Words = Words {
     save: "Save",
     more: "More",
     unsubscribe_all: "Unsubscribe from all marketing mail",
+    download: "Download my data (JSON)",
+    erase: "Erase all my data",
     language: "Language",
 };
 

@@ -13,6 +13,7 @@ use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::ports::{IngestStore, MailStore};
 use stammkunde_preferences::{Pages, PreferencesService};
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_store_sqlite::SqliteStore;
 
 pub struct Fixture {
@@ -38,6 +39,7 @@ pub fn fixture(now: DateTime<Utc>) -> Fixture {
         store: store.clone(),
         mail: store.clone(),
         consent: store.clone(),
+        privacy: Arc::new(Privacy::over(store.clone(), Arc::new(NoMailArchive), clock.clone())),
         clock,
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     };
