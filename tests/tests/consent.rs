@@ -249,3 +249,36 @@ async fn only_a_confirmation_mails_link_confirms_and_an_old_one_cannot_undo_a_la
     assert_eq!(contact.unsubscribed_at, Some(at("2026-05-20T08:00:00Z")), "the later unsubscribe stands");
     assert_eq!(contact.double_opt_in_at, Some(at("2026-05-04T10:00:00Z")));
 }
+
+#[tokio::test]
+async fn the_printable_proof_shows_every_record_and_escapes_what_a_browser_or_form_sent() {
+    let app = spawn_app(at("2026-05-04T10:00:00Z")).await;
+    put_customer(
+        &app,
+        Person { name: "lena", country: "DE", locale: "de", birthday: None, since: at("2025-01-10T10:00:00Z") },
+    )
+    .await;
+    let mut body = request_body("lena");
+    body["user_agent"] = json!("<script>alert(1)</script>");
+    body["wording"] = json!("Ja, <b>bitte</b> & gern.");
+    assert_eq!(request(&app, &body).await.status, 202);
+    let path = format!("/api/shops/{SHOP}/customers/lena/consents?format=html");
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(MAIL_API_KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = response.text().await.unwrap_or_default();
+    // minijinja escapes `/` too.
+    assert!(html.contains(FORM_IP) && html.contains("signup_form"), "{html}");
+    assert!(html.contains("https:&#x2f;&#x2f;kaffee.example&#x2f;newsletter"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;") && !html.contains("<script>"), "{html}");
+    assert!(html.contains("Ja, &lt;b&gt;bitte&lt;&#x2f;b&gt; &amp; gern."), "{html}");
+    let unauthorised = client.get(format!("{}{path}", app.base)).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unauthorised.status().as_u16(), 401);
+}

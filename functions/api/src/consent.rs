@@ -7,7 +7,7 @@
 //! until the person clicks the mail's link: then the preference centre records the confirmation.
 
 use bytes::Bytes;
-use http::StatusCode;
+use http::{header, HeaderValue, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::IpAddr;
@@ -22,6 +22,14 @@ use stammkunde_domain::ports::CreateOutcome;
 use stammkunde_http::Reply;
 
 use crate::{body, ApiService};
+
+/// The printable proof's template (auto-escaped: every text in it came from a form or a browser).
+const PROOF_PAGE: &str = include_str!("../templates/consent_proof.html");
+/// For paper: black on white, a block per record that a page break does not split.
+const PROOF_STYLE: &str = "body{font:11pt/1.4 Georgia,serif;max-width:48rem;margin:2rem auto;color:#000}\
+    table{border-collapse:collapse;width:100%;margin:.4rem 0}th{text-align:left;width:14rem;vertical-align:top}\
+    th,td{padding:.2rem .4rem;border-bottom:1px solid #ccc}section{break-inside:avoid;margin-top:1.4rem}\
+    blockquote{margin:.4rem 0;padding:.4rem .8rem;border-left:3px solid #000;white-space:pre-wrap}code{font-size:9pt}";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +116,32 @@ impl ApiService {
         Ok(Reply { status: StatusCode::ACCEPTED, body: json!({ "status": status, "request": record.key }) })
     }
 
+    /// The proof as a page to print or file (`?format=html`): the same records, one block each.
+    pub(crate) async fn consents_page(
+        &self,
+        shop: &ShopConfig,
+        customer: &CustomerId,
+    ) -> Result<Response<String>, Reply> {
+        let proof = self.consents(shop, customer).await?.body;
+        let context = minijinja::context! {
+            shop => &shop.id, customer, style => PROOF_STYLE, printed_at => self.clock.now().to_rfc3339(),
+            confirmed_at => proof["marketing_consent_confirmed_at"].as_str(), records => &proof["records"],
+        };
+        let html = render_proof(context).map_err(|e| {
+            tracing::error!(error = %e, "rendering the consent proof failed");
+            Reply::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the page could not be rendered")
+        })?;
+        let mut response = Response::new(html);
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+
     /// Everything the consent ledger holds on the customer, each record with the words it points at.
     pub(crate) async fn consents(&self, shop: &ShopConfig, customer: &CustomerId) -> Result<Reply, Reply> {
         self.known_customer(shop, customer).await?;
@@ -146,4 +180,11 @@ fn record_view(record: &ConsentRecord, wording: Option<&ConsentWording>) -> Valu
         "user_agent": record.actor.user_agent,
         "basis": record.basis,
     })
+}
+
+/// Compiled per request: a proof is printed now and then, not served under load.
+fn render_proof(context: minijinja::Value) -> Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("proof.html", PROOF_PAGE)?;
+    env.get_template("proof.html")?.render(context)
 }

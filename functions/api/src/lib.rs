@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /api/shops/{shop}/customers/{customer}` | profile, points, tier, next expiry, consent state |
 //! | `GET /api/shops/{shop}/customers/{customer}/ledger` | balance and entries, in ledger order |
-//! | `GET /api/shops/{shop}/customers/{customer}/consents` | the consent ledger: every record with its wording (the proof) |
+//! | `GET /api/shops/{shop}/customers/{customer}/consents` | the consent ledger: every record with its wording (the proof); `?format=html` as a page to print |
 //! | `GET /api/shops/{shop}/customers/{customer}/export` | everything held on the customer (GDPR Art. 15 and 20) |
 //! | `POST /api/shops/{shop}/customers/{customer}/erasure` | erases the customer's personal data (Art. 17) |
 //! | `POST /api/shops/{shop}/subscriptions` | a double opt-in requested: recorded, and the confirmation mail sent |
@@ -81,6 +81,9 @@ impl ApiService {
         let reply = match route {
             Route::Customer(customer) => self.customer(shop, &customer).await?,
             Route::Ledger(customer) => self.ledger(shop, &customer).await?,
+            Route::Consents(customer) if wants_html(request.uri().query()) => {
+                return self.consents_page(shop, &customer).await;
+            }
             Route::Consents(customer) => self.consents(shop, &customer).await?,
             Route::Export(customer) => self.export(shop, &customer).await?,
             Route::Erasure(customer) => self.erase(shop, &customer).await?,
@@ -107,4 +110,9 @@ impl ApiService {
             None => Err(replies::no_customer()),
         }
     }
+}
+
+/// `?format=html`: the page form of a resource that has one.
+fn wants_html(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|pair| pair == "format=html"))
 }
