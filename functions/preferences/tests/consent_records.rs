@@ -8,7 +8,7 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use http::Request;
 
-use common::{fixture, Fixture};
+use common::{fixture, hidden, Fixture};
 use stammkunde_domain::consent::{ConsentAction, ConsentMethod, ConsentRecord};
 use stammkunde_domain::mail::campaign::Topic;
 use stammkunde_domain::ports::ConsentStore;
@@ -79,10 +79,7 @@ async fn each_topic_a_save_switches_is_recorded_with_its_label_and_a_resent_form
     f.put_customer().await;
     f.link(TOKEN).await;
     let page = f.service.handle(request("GET", &format!("/p/{TOKEN}?lang=de"), "")).await;
-    let html = page.body().clone();
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no csrf in {html}"));
-    let csrf = html[start..].split('"').next().unwrap_or_default();
+    let csrf = hidden(page.body(), "csrf");
     // Everything was on; offers and points news go off, the rest stays.
     let form = format!("csrf={csrf}&revision=0&topic_newsletter=on&topic_birthday=on&frequency=as_it_comes");
     assert_eq!(f.service.handle(request("POST", &format!("/p/{TOKEN}"), &form)).await.status(), 303);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use http::Request;
 
-use common::fixture;
+use common::{fixture, hidden};
 use stammkunde_domain::ports::CustomerStore;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -54,10 +54,7 @@ async fn erasure_is_asked_once_more_taken_only_from_its_page_and_then_the_link_l
     assert_eq!(forged.status(), 403);
     assert!(stored().await.is_some_and(|c| c.deleted_at.is_none()), "a forged post erased nothing");
 
-    let marker = "name=\"csrf\" value=\"";
-    let html = page.body();
-    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no csrf in {html}"));
-    let csrf = html[start..].split('"').next().unwrap_or_default();
+    let csrf = hidden(page.body(), "csrf");
     let erased = f.service.handle(request("POST", &path, &format!("csrf={csrf}"))).await;
     assert_eq!(erased.status(), 200);
     assert!(erased.body().contains("Ihre Daten sind gelöscht"), "{}", erased.body());

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use http::Request;
 
-use common::{fixture, Fixture};
+use common::{fixture, hidden, Fixture};
 use stammkunde_domain::customer::Birthday;
 use stammkunde_domain::mail::campaign::Topic;
 use stammkunde_domain::mail::contact::Frequency;
@@ -40,12 +40,6 @@ fn post(form: &str, headers: &[(&str, &str)]) -> Request<Bytes> {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Bytes::from(form.to_owned()))
         .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} in {html}"));
-    html[start..].split('"').next().unwrap_or_default().to_owned()
 }
 
 /// What the tests read back.

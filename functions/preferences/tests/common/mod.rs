@@ -88,3 +88,12 @@ impl Fixture {
         self.store.put_link(&digest, &link).await.unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// The value of a page's hidden form field.
+// Each test binary compiles this module on its own; the sample-event test reads no form.
+#[allow(dead_code)]
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} in {html}"));
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
