@@ -534,8 +534,9 @@ pub fn json_body(value: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Fails (never skips) without an endpoint: a CI that forgot moto must go red.
-pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+/// The SDK configuration for moto_server. Fails (never skips) without an endpoint: a CI that
+/// forgot moto must go red.
+pub async fn moto_sdk_config() -> aws_config::SdkConfig {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         panic!(
             "AWS_ENDPOINT_URL is not set: this test runs against moto_server. Start it with \
@@ -543,6 +544,10 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
              AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
         );
     }
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&config)
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// A DynamoDB client for moto_server (see `moto_sdk_config`).
+pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&moto_sdk_config().await)
 }

@@ -415,14 +415,7 @@ struct Stack {
 impl Stack {
     /// A table, a bus and a configuration secret of their own, created without any recorder.
     async fn create() -> Stack {
-        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-            panic!(
-                "AWS_ENDPOINT_URL is not set: this test runs against moto_server. Start it with \
-                 `python scripts/moto_server.py 127.0.0.1 5055` and export AWS_ENDPOINT_URL=http://127.0.0.1:5055 \
-                 AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-            );
-        }
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = moto_sdk_config().await;
         let suffix = format!("{:016x}", rand::random::<u64>());
         let table = format!("stammkunde-iam-{suffix}");
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
