@@ -56,6 +56,14 @@ async fn page(app: &TestApp, method: reqwest::Method, path: &str, body: String) 
     (status, response.text().await.unwrap_or_default())
 }
 
+/// The runner on the day of the requests, with Lena, a customer of long standing who never bought.
+async fn app_with_lena() -> TestApp {
+    let app = spawn_app(at("2026-05-04T10:00:00Z")).await;
+    let lena = Person { name: "lena", country: "DE", locale: "de", birthday: None, since: at("2025-01-10T10:00:00Z") };
+    put_customer(&app, lena).await;
+    app
+}
+
 #[tokio::test]
 async fn a_double_opt_in_round_trip_records_every_proof_field_and_opens_marketing_mail_for_who_confirmed() {
     let requested_at = at("2026-05-04T10:00:00Z");
@@ -171,12 +179,7 @@ async fn a_double_opt_in_round_trip_records_every_proof_field_and_opens_marketin
 
 #[tokio::test]
 async fn a_bad_subscription_request_is_refused_with_its_reason_and_writes_nothing() {
-    let app = spawn_app(at("2026-05-04T10:00:00Z")).await;
-    put_customer(
-        &app,
-        Person { name: "lena", country: "DE", locale: "de", birthday: None, since: at("2025-01-10T10:00:00Z") },
-    )
-    .await;
+    let app = app_with_lena().await;
     let path = format!("/api/shops/{SHOP}/subscriptions");
     let wrong_key = app.post(&path, &bearer("not-the-key"), request_body("lena").to_string()).await;
     assert_refused(&wrong_key, 401, "unauthorized");
@@ -209,12 +212,7 @@ async fn a_bad_subscription_request_is_refused_with_its_reason_and_writes_nothin
 
 #[tokio::test]
 async fn only_a_confirmation_mails_link_confirms_and_an_old_one_cannot_undo_a_later_unsubscribe() {
-    let app = spawn_app(at("2026-05-04T10:00:00Z")).await;
-    put_customer(
-        &app,
-        Person { name: "lena", country: "DE", locale: "de", birthday: None, since: at("2025-01-10T10:00:00Z") },
-    )
-    .await;
+    let app = app_with_lena().await;
     // A settings link (as every other mail carries) opens no confirmation page.
     let settings_token = "00112233445566778899aabbccddeeff";
     let link = LinkToken {
@@ -252,12 +250,7 @@ async fn only_a_confirmation_mails_link_confirms_and_an_old_one_cannot_undo_a_la
 
 #[tokio::test]
 async fn the_printable_proof_shows_every_record_and_escapes_what_a_browser_or_form_sent() {
-    let app = spawn_app(at("2026-05-04T10:00:00Z")).await;
-    put_customer(
-        &app,
-        Person { name: "lena", country: "DE", locale: "de", birthday: None, since: at("2025-01-10T10:00:00Z") },
-    )
-    .await;
+    let app = app_with_lena().await;
     let mut body = request_body("lena");
     body["user_agent"] = json!("<script>alert(1)</script>");
     body["wording"] = json!("Ja, <b>bitte</b> & gern.");
