@@ -588,3 +588,45 @@ async fn the_mails_settings_link_saves_choices_that_the_next_sweep_honours() {
     let report = mail_sweep_at(&app, at("2027-03-29T07:05:00Z")).await;
     assert_eq!((report["sent"].as_i64(), report["refused"].as_i64()), (Some(1), Some(1)), "only ben: {report}");
 }
+
+/// The personal code a birthday mail carried is on the customer's page, with where it came from
+/// and until when it is valid, and in the export of their data beside the mail that carried it;
+/// another customer's code is on neither; once it has expired the page no longer offers it.
+#[tokio::test]
+async fn a_mailed_birthday_code_is_on_the_customers_page_and_in_their_export_until_it_expires() {
+    let (app, anna) = annas_birthday_mail().await;
+    let readable_anna = readable(&anna);
+    let code = code_in(&readable_anna).unwrap_or_else(|| panic!("no code in anna's mail: {readable_anna}"));
+    let bens_code = outbox(&app)
+        .into_iter()
+        .map(|(_, raw)| readable(&raw))
+        .find(|raw| recipient(raw) == "ben")
+        .and_then(|raw| code_in(&raw))
+        .unwrap_or_else(|| panic!("no code in ben's mail"));
+    let path = link_path(&app, &readable_anna, "/p/");
+
+    let (status, _, _, html) = page(&app, reqwest::Method::GET, &path, "").await;
+    assert_eq!(status, 200, "{html}");
+    let listed = format!("<li><code>{code}</code> (Geburtstagsgeschenk) · gültig bis ");
+    assert!(html.contains(&listed), "anna's code with its source on her page: {html}");
+    assert!(!html.contains(&bens_code), "ben's code is not on anna's page");
+
+    let (status, _, _, export) = page(&app, reqwest::Method::GET, &path.replacen("/p/", "/d/", 1), "").await;
+    assert_eq!(status, 200, "{export}");
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap_or_else(|e| panic!("{e}: {export}"));
+    let mails = export["mails"].as_array().cloned().unwrap_or_default();
+    assert!(
+        mails.iter().any(|m| m["campaign"] == "birthday" && m["code"] == code.as_str()),
+        "the export names the code beside its mail: {mails:?}"
+    );
+    assert!(!export.to_string().contains(&bens_code));
+
+    let coupon = app.app.store.code(&shop(), &CouponCode::parse(&code).unwrap_or_else(|e| panic!("{e}"))).await;
+    let expires_at = coupon.ok().flatten().and_then(|c| c.issue).map(|i| i.expires_at);
+    let expires_at = expires_at.unwrap_or_else(|| panic!("anna's code is issued to her"));
+    // The code's validity (weeks) ends long before the mail's link does (months).
+    app.clock.set(expires_at + Duration::seconds(1));
+    let (status, _, _, later) = page(&app, reqwest::Method::GET, &path, "").await;
+    assert_eq!(status, 200, "the link outlives the code: {later}");
+    assert!(!later.contains(&code), "an expired code is not offered: {later}");
+}

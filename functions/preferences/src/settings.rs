@@ -25,6 +25,8 @@ use stammkunde_domain::mail::contact::Frequency;
 use stammkunde_domain::mail::zone::customer_zone;
 use stammkunde_domain::mail::MailContact;
 
+use stammkunde_services::mailed_codes::{valid_mailed_codes, MailedCode};
+
 use crate::form::{self, Settings, TOPICS};
 use crate::records::{topic_key, Fact};
 use crate::{page, words, PreferencesService, Visit};
@@ -98,6 +100,8 @@ struct Shown<'a> {
     note: Note,
     entries: &'a [LedgerEntry],
     state: &'a LedgerState,
+    /// Personal codes from the customer's mails (birthday, win-back), still valid.
+    mailed: &'a [MailedCode],
 }
 
 impl PreferencesService {
@@ -215,7 +219,9 @@ impl PreferencesService {
         now: DateTime<Utc>,
     ) -> Result<Response<String>, StoreError> {
         let (entries, state) = self.ledger(visit).await?;
-        let shown = Shown { seen: *seen, note, entries: &entries, state: &state };
+        let (shop, customer) = (&visit.shop.id, &visit.link.customer_id);
+        let mailed = valid_mailed_codes(self.mail.as_ref(), self.store.as_ref(), shop, customer, now).await?;
+        let shown = Shown { seen: *seen, note, entries: &entries, state: &state, mailed: &mailed };
         Ok(self.render_settings(status, visit, token, &shown, now))
     }
 
@@ -248,6 +254,13 @@ impl PreferencesService {
             .iter()
             .filter(|(_, account)| !account.used && !account.expired && account.expires_at > now)
             .map(|(code, account)| context! { code => code.as_str(), until => local_date(account.expires_at) })
+            .chain(shown.mailed.iter().map(|mailed| {
+                context! {
+                    code => mailed.code.as_str(),
+                    until => local_date(mailed.expires_at),
+                    from => words::code_source(mailed.campaign, locale),
+                }
+            }))
             .collect();
         let history: Vec<minijinja::Value> = shown
             .entries

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use stammkunde_domain::config::Locale;
 use stammkunde_domain::ledger::EntryKind;
-use stammkunde_domain::mail::campaign::Topic;
+use stammkunde_domain::mail::campaign::{Campaign, Topic};
 use stammkunde_domain::mail::contact::Frequency;
 
 use crate::form::FormError;
@@ -135,6 +135,18 @@ pub fn topic(topic: Topic, locale: Locale) -> &'static str {
         (Topic::Birthday, Locale::En) => "Birthday greeting with a coupon",
         (Topic::PointsNews, Locale::De) => "Neuigkeiten zu Ihren Punkten",
         (Topic::PointsNews, Locale::En) => "News about your points",
+    }
+}
+
+/// Where a mailed code came from, beside the code on the page.
+pub fn code_source(campaign: Campaign, locale: Locale) -> &'static str {
+    match (campaign, locale) {
+        (Campaign::Birthday, Locale::De) => "Geburtstagsgeschenk",
+        (Campaign::Birthday, Locale::En) => "birthday gift",
+        (Campaign::WinBack | Campaign::WinBackReminder, Locale::De) => "Willkommen zurück",
+        (Campaign::WinBack | Campaign::WinBackReminder, Locale::En) => "welcome back",
+        (_, Locale::De) => "aus einer Mail",
+        (_, Locale::En) => "from a mail",
     }
 }
 

@@ -6,6 +6,7 @@ pub mod coupons;
 pub mod each_shop;
 pub mod ledger;
 pub mod mail;
+pub mod mailed_codes;
 pub mod privacy;
 pub mod sweep;
 

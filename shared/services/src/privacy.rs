@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use stammkunde_domain::clock::Clock;
 use stammkunde_domain::consent::ConsentRecord;
+use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{MailError, StoreError};
 use stammkunde_domain::ids::{CustomerId, ShopId};
@@ -22,6 +23,8 @@ use stammkunde_domain::ledger::{LedgerEntry, LedgerState};
 use stammkunde_domain::mail::contact::AddressDigest;
 use stammkunde_domain::mail::{MailContact, Suppression, SuppressionReason};
 use stammkunde_domain::ports::{ConsentStore, MailArchive, MailStore, Store};
+
+use crate::mailed_codes::code_of;
 
 #[derive(Debug, Error)]
 pub enum PrivacyError {
@@ -111,7 +114,12 @@ impl Privacy {
         let sends = self.mail.sends_claimed_since(shop, customer, DateTime::<Utc>::UNIX_EPOCH).await?;
         let mut mails: Vec<Value> = sends
             .iter()
-            .map(|s| json!({ "campaign": s.campaign.as_str(), "date": s.date, "state": s.state.kind().as_str(), "handed_over_at": s.state.claimed_at() }))
+            .map(|s| {
+                json!({
+                    "campaign": s.campaign.as_str(), "date": s.date, "state": s.state.kind().as_str(),
+                    "handed_over_at": s.state.claimed_at(), "code": code_of(&s.state).map(CouponCode::as_str),
+                })
+            })
             .collect();
         mails.sort_by_key(|m| m["date"].as_str().map(str::to_owned));
         Ok(Some(json!({
