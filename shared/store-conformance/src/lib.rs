@@ -167,6 +167,7 @@ macro_rules! erasure_conformance_tests {
             $fresh_store;
             erasing_a_customer_removes_every_personal_field_and_keeps_the_ledger,
             erasing_an_unknown_customer_leaves_a_tombstone_that_nothing_revives,
+            erasing_a_shop_deletes_what_its_customers_left_and_keeps_the_suppressions,
         );
     };
 }

@@ -16,7 +16,7 @@ use crate::error::{SqlResultExt, SqliteStoreError};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Statements each connection keeps prepared; covers every statement this adapter issues.
-const STATEMENT_CACHE_CAPACITY: usize = 80;
+const STATEMENT_CACHE_CAPACITY: usize = 100;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -306,6 +306,11 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL,
         PRIMARY KEY (shop, digest)
     ) STRICT, WITHOUT ROWID;
+    "#,
+    // 10: a shop erased as a whole (Shopify's shop/redact): its tombstone, which outlives the
+    // erasure of everything else it held, so no later delivery stores anything for it again.
+    r#"
+    ALTER TABLE shops ADD COLUMN erased_at TEXT;
     "#,
 ];
 

@@ -16,6 +16,7 @@ mod mail;
 mod paging;
 mod refunds;
 pub mod schema;
+mod shop_erasure;
 mod shops;
 mod timers;
 mod transact;

@@ -12,6 +12,7 @@ mod mail;
 mod orders;
 mod refunds;
 mod round_trips;
+mod shop_erasure;
 mod shops;
 mod timers;
 
@@ -26,6 +27,7 @@ pub use mail::*;
 pub use orders::*;
 pub use refunds::*;
 pub use round_trips::*;
+pub use shop_erasure::*;
 pub use shops::*;
 pub use timers::*;
 
