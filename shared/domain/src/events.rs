@@ -60,6 +60,11 @@ pub enum DomainEvent {
     MailSweepRequested {
         shop: ShopId,
     },
+    /// The shop is erased (Shopify's `shop/redact`; its tombstone is written): deletes what it
+    /// left in bounded batches, and asks again while anything is left.
+    ShopErasureRequested {
+        shop: ShopId,
+    },
     /// A subscription to marketing mail was asked for (double opt-in): the mail sweep sends the
     /// confirmation mail for the request recorded under `consent::request_key(date)`.
     SubscriptionRequested {
@@ -83,6 +88,7 @@ impl DomainEvent {
             DomainEvent::LedgerEntryAppended { .. } => "LedgerEntryAppended",
             DomainEvent::LedgerSweepRequested { .. } => "LedgerSweepRequested",
             DomainEvent::MailSweepRequested { .. } => "MailSweepRequested",
+            DomainEvent::ShopErasureRequested { .. } => "ShopErasureRequested",
             DomainEvent::SubscriptionRequested { .. } => "SubscriptionRequested",
         }
     }
@@ -96,6 +102,7 @@ impl DomainEvent {
             | DomainEvent::AppUninstalled { shop, .. }
             | DomainEvent::LedgerSweepRequested { shop }
             | DomainEvent::MailSweepRequested { shop }
+            | DomainEvent::ShopErasureRequested { shop }
             | DomainEvent::SubscriptionRequested { shop, .. } => shop,
             DomainEvent::PrivacyRequested { request } => &request.shop,
             DomainEvent::RefundRecorded { refund } => &refund.shop,
