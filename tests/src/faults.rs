@@ -454,6 +454,17 @@ impl MailStore for FaultyStore {
     ) -> Result<u32, StoreError> {
         self.call("MailStore::count_soft_bounce", self.inner.count_soft_bounce(shop, address, message_id, at)).await
     }
+
+    async fn take_request(
+        &self,
+        shop: &ShopId,
+        key: &str,
+        window: DateTime<Utc>,
+        limit: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.call("MailStore::take_request", self.inner.take_request(shop, key, window, limit, expires_at)).await
+    }
 }
 
 /// A case's store: a fresh SQLite database in its own scratch directory, and the same store

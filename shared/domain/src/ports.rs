@@ -407,6 +407,20 @@ pub trait MailStore: Send + Sync {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<u32, StoreError>;
+
+    /// Takes one request under `key` (a digest, `mail::link_request`) in the fixed window that
+    /// starts at `window`, if fewer than `limit` were taken in it: true, and it is counted; false,
+    /// counting nothing. One conditional write, so concurrent calls never take more than `limit`.
+    /// The counter may be dropped after `expires_at` (DynamoDB TTL; SQLite drops a key's earlier
+    /// windows with the next take).
+    async fn take_request(
+        &self,
+        shop: &ShopId,
+        key: &str,
+        window: DateTime<Utc>,
+        limit: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The consent ledger (`consent`): each customer's records, appended once per business key, and

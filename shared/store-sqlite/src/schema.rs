@@ -312,6 +312,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE shops ADD COLUMN erased_at TEXT;
     "#,
+    // 11: fixed-window request counters ("send me a new link": per address and per client IP),
+    // under digests only; a key's earlier windows are dropped when it is counted again.
+    r#"
+    CREATE TABLE request_counters (
+        shop TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_start TEXT NOT NULL,
+        taken INTEGER NOT NULL,
+        PRIMARY KEY (shop, key, window_start)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema migrations in order, as `open` runs them: for tests that build a database the way

@@ -14,7 +14,7 @@ use crate::error::SqlResultExt;
 /// Each table the shop's rows are deleted from, in this order (ledger entries before the
 /// customers they reference), with the primary key columns after `shop` that pick a row. The
 /// suppression list is not here: it stays, so no later import mails an objector again.
-const TABLES: [(&str, &str); 15] = [
+const TABLES: [(&str, &str); 16] = [
     ("ledger_entries", "customer_id, position"),
     ("timers", "customer_id"),
     ("mail_sends", "customer_id, campaign, date"),
@@ -29,6 +29,7 @@ const TABLES: [(&str, &str); 15] = [
     ("soft_bounces", "address, message_id"),
     ("consent_wordings", "digest"),
     ("sweep_marks", "name"),
+    ("request_counters", "key, window_start"),
     ("link_tokens", "digest"),
 ];
 

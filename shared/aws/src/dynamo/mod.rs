@@ -4,6 +4,7 @@ mod changes;
 mod codec;
 mod codes;
 mod consent;
+mod counters;
 mod customer_writes;
 mod customers;
 mod erasure;

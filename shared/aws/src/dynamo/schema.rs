@@ -74,6 +74,7 @@
 //! | suppressed address | `{shop}#X` | `{address digest}` | |
 //! | soft bounces of an address | `{shop}#X` | `B#{address digest}` | |
 //! | consent wording | `{shop}#W` | `{wording digest}` | |
+//! | request counter | `{shop}#Z` | `{key digest}#{window start}` (TTL `expires_at`) | |
 //!
 //! The indexes are sparse: an item is in an index only while it carries the index's keys.
 //! - `by_email` (`g1` = `{shop}#E#{email}`), `by_birthday` (`g2` = `{shop}#B#{MM-DD}`) and
@@ -114,7 +115,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use stammkunde_domain::consent::WordingDigest;
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
@@ -433,6 +434,16 @@ pub fn suppression_key(shop: &ShopId, address: &AddressDigest) -> Key {
 
 pub fn soft_bounces_key(shop: &ShopId, address: &AddressDigest) -> Key {
     Key::new(address_pk(shop), format!("{SK_SOFT_BOUNCES_PREFIX}{}", address.as_str()))
+}
+
+/// The partition of the shop's request counters (`mail::link_request`).
+pub fn counters_pk(shop: &ShopId) -> String {
+    format!("{shop}#Z")
+}
+
+/// A request counter: its key (a digest) and its window's start, as epoch seconds.
+pub fn request_counter_key(shop: &ShopId, key: &str, window: DateTime<Utc>) -> Key {
+    Key::new(counters_pk(shop), format!("{key}#{}", window.timestamp()))
 }
 
 pub fn email_index_value(shop: &ShopId, email: &str) -> String {

@@ -1,7 +1,8 @@
 //! Erasing a whole shop (`ShopStore::erase_shop_batch`, Shopify's `shop/redact`), by Query only,
 //! never a Scan: `by_shop` lists the shop's customers (`{shop}#A`), orders and refunds
 //! (`{shop}#O`) and link tokens (`{shop}#L`); `by_shop_code` its codes; the shop's own small
-//! partitions (privacy requests, wordings, soft bounces, registration and marks) are read
+//! partitions (privacy requests, wordings, soft bounces, request counters, registration and
+//! marks) are read
 //! directly. A batch takes one page of the first listing that still has items and deletes what
 //! it names (a customer's whole partition, an order's, a code with its claim) by
 //! BatchWriteItem, 25 keys per request. What is deleted is the progress, so no cursor is kept:
@@ -24,9 +25,9 @@ use super::errors::store_error;
 use super::expr::Expr;
 use super::paging::IndexPage;
 use super::schema::{
-    address_pk, claim_key, privacy_pk, shop_codes_index_value, shop_customers_index_value, shop_erased_key,
-    shop_links_index_value, shop_orders_index_value, shop_pk, wording_pk, Key, BY_SHOP, BY_SHOP_CODE, PK, SK,
-    SK_SHOP_ERASED, SK_SOFT_BOUNCES_PREFIX,
+    address_pk, claim_key, counters_pk, privacy_pk, shop_codes_index_value, shop_customers_index_value,
+    shop_erased_key, shop_links_index_value, shop_orders_index_value, shop_pk, wording_pk, Key, BY_SHOP, BY_SHOP_CODE,
+    PK, SK, SK_SHOP_ERASED, SK_SOFT_BOUNCES_PREFIX,
 };
 use super::{conflict_backoff, DynamoStore, SkRange};
 
@@ -134,6 +135,7 @@ impl DynamoStore {
         let mut keys = self.partition_keys(&privacy_pk(shop), SkRange::All).await?;
         keys.extend(self.partition_keys(&wording_pk(shop), SkRange::All).await?);
         keys.extend(self.partition_keys(&address_pk(shop), SkRange::Prefix(SK_SOFT_BOUNCES_PREFIX)).await?);
+        keys.extend(self.partition_keys(&counters_pk(shop), SkRange::All).await?);
         let own = self.partition_keys(&shop_pk(shop), SkRange::All).await?;
         keys.extend(own.into_iter().filter(|key| key.sk != SK_SHOP_ERASED));
         self.delete_keys(keys).await

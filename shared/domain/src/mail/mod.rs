@@ -11,6 +11,7 @@ pub mod due;
 pub mod feedback;
 pub mod ledger_mail;
 pub mod link;
+pub mod link_request;
 pub mod rule;
 pub mod send;
 pub mod slot;

@@ -3,6 +3,7 @@
 
 mod codes;
 mod consent;
+mod counters;
 mod customers;
 mod deliveries;
 mod erasure;
@@ -18,6 +19,7 @@ mod timers;
 
 pub use codes::*;
 pub use consent::*;
+pub use counters::*;
 pub use customers::*;
 pub use deliveries::*;
 pub use erasure::*;
