@@ -72,6 +72,13 @@ pub enum DomainEvent {
         customer_id: CustomerId,
         date: NaiveDate,
     },
+    /// A fresh preference-centre link was asked for on the "send me a new link" form by an
+    /// address of this customer: the mail sweep sends it (one per customer and `date`).
+    LinkRequested {
+        shop: ShopId,
+        customer_id: CustomerId,
+        date: NaiveDate,
+    },
 }
 
 impl DomainEvent {
@@ -90,6 +97,7 @@ impl DomainEvent {
             DomainEvent::MailSweepRequested { .. } => "MailSweepRequested",
             DomainEvent::ShopErasureRequested { .. } => "ShopErasureRequested",
             DomainEvent::SubscriptionRequested { .. } => "SubscriptionRequested",
+            DomainEvent::LinkRequested { .. } => "LinkRequested",
         }
     }
 
@@ -103,7 +111,8 @@ impl DomainEvent {
             | DomainEvent::LedgerSweepRequested { shop }
             | DomainEvent::MailSweepRequested { shop }
             | DomainEvent::ShopErasureRequested { shop }
-            | DomainEvent::SubscriptionRequested { shop, .. } => shop,
+            | DomainEvent::SubscriptionRequested { shop, .. }
+            | DomainEvent::LinkRequested { shop, .. } => shop,
             DomainEvent::PrivacyRequested { request } => &request.shop,
             DomainEvent::RefundRecorded { refund } => &refund.shop,
             DomainEvent::LedgerEntryAppended { entry } => &entry.shop,
