@@ -176,6 +176,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             mail: sqlite.clone(),
             consent: sqlite.clone(),
             privacy: privacy.clone(),
+            bus: bus.clone(),
             clock: clock.clone(),
             pages: Arc::new(Pages::new()?),
         },

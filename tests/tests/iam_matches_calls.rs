@@ -998,6 +998,7 @@ async fn preferences(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>
         mail: env.store.clone(),
         consent: env.store.clone(),
         privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
         clock: clock.clone(),
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     }
@@ -1117,6 +1118,24 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     assert_eq!(confirmed.status(), 200, "{}", confirmed.body());
     let contact = store.contact(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
     assert!(contact.and_then(|c| c.double_opt_in_at).is_some(), "confirmed");
+
+    // A new link asked for by address: the form looks the address up (by_email), counts the
+    // request (UpdateItem) and publishes it; the mail sweep sends the new-link mail from the event.
+    let page = service.handle(request("GET", "/l/mail-shop", &[], b"")).await;
+    assert_eq!(page.status(), 200, "{}", page.body());
+    let form = format!("csrf={}&email=jonas.weber%40example.de", hidden_field(page.body(), "csrf"));
+    let asked = service.handle(request("POST", "/l/mail-shop", &form_headers, form.as_bytes())).await;
+    assert_eq!(asked.status(), 200, "{}", asked.body());
+    let event = json!({
+        "version": "0", "id": "iam-link", "detail-type": "LinkRequested", "source": "stammkunde",
+        "account": "123456789012", "time": now, "region": "eu-central-1", "resources": [],
+        "detail": {"type": "link_requested", "shop": "mail-shop", "customer_id": SUBSCRIBER, "date": date},
+    });
+    let input: MailSweepInput = serde_json::from_value(event).unwrap_or_else(|e| panic!("{e}"));
+    sweep.handle(&input).await.unwrap_or_else(|e| panic!("the new-link mail: {e:?}"));
+    let sent = store.send(&mail_shop(), &customer, Campaign::NewLink, date).await;
+    let sent = sent.unwrap_or_else(|e| panic!("{e:?}")).map(|s| s.state);
+    assert!(matches!(sent, Some(SendState::Sent { .. })), "{sent:?}");
 
     // The data rights from the same link: the download, then the erasure.
     let download = service.handle(request("GET", &format!("/d/{token}"), &[], b"")).await;
