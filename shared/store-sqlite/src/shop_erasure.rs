@@ -34,7 +34,7 @@ const TABLES: [(&str, &str); 16] = [
 ];
 
 /// Rows deleted per customer-sized step: a batch of `limit` deletes at most `limit` times this.
-const ROWS_PER_STEP: u32 = 40;
+const ROWS_PER_STEP: u32 = 10;
 
 pub fn mark_erased(conn: &Connection, shop: &ShopId, at: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
