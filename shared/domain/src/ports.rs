@@ -258,11 +258,12 @@ pub trait ShopStore: Send + Sync {
     /// Deletes one bounded batch of what the shop's customers left: per step at most about `limit`
     /// customers (with everything in their keys: profile, ledger, timer, send records, mail
     /// settings, consent records), orders (with their refunds), codes (with their claims), link
-    /// tokens, privacy requests, soft bounces, consent wordings, the shop's own items
-    /// (registration, uninstall, sweep marks) and delivery records (ids and topics only; where
-    /// no index lists them, DynamoDB, they expire by TTL within `DELIVERY_RETENTION_DAYS`). The
-    /// suppression list and the tombstone stay. True while something may be left. What is deleted is the progress: a retry, a
-    /// second run or two runs at once go on with what is left and change nothing twice.
+    /// tokens, privacy requests, soft bounces, request counters, consent wordings, the shop's own
+    /// items (registration, uninstall, sweep marks) and delivery records (ids and topics only;
+    /// where no index lists them, DynamoDB, they expire by TTL within `DELIVERY_RETENTION_DAYS`).
+    /// The suppression list and the tombstone stay. True while something may be left. What is
+    /// deleted is the progress: a retry, a second run or two runs at once go on with what is left
+    /// and change nothing twice.
     async fn erase_shop_batch(&self, shop: &ShopId, limit: u32) -> Result<bool, StoreError>;
 }
 
