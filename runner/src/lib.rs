@@ -3,6 +3,7 @@
 //! function on one port. Tests start it in-process with `start`; the benchmark runs the binary.
 
 mod demo;
+mod erasure_subscriber;
 mod mail_subscriber;
 mod outbox_pages;
 mod points_subscriber;
@@ -158,6 +159,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
     let ses_events = ses_events::SesEvents::new(shops.clone(), sqlite.clone(), clock.clone());
     // The outbox is the one copy of sent mail we keep: erasure clears it too.
     let privacy = Arc::new(Privacy::over(sqlite.clone(), outbox.clone(), clock.clone()));
+    bus.subscribe(Arc::new(erasure_subscriber::ErasureSubscriber { privacy: privacy.clone() }));
     let functions = Arc::new(server::Functions {
         webhooks: WebhookService {
             shops: shops.clone(),
@@ -174,6 +176,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             mail: sqlite.clone(),
             consent: sqlite.clone(),
             privacy: privacy.clone(),
+            bus: bus.clone(),
             clock: clock.clone(),
             pages: Arc::new(Pages::new()?),
         },

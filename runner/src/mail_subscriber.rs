@@ -1,6 +1,6 @@
 //! Wires the mail sweep to the in-process bus, as the EventBridge rule on `LedgerEntryAppended`
-//! (reversals, expiry notices, fulfilments) and `SubscriptionRequested` (a double opt-in's
-//! confirmation mail) does on AWS.
+//! (reversals, expiry notices, fulfilments), `SubscriptionRequested` (a double opt-in's
+//! confirmation mail) and `LinkRequested` (a new link asked for) does on AWS.
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -24,6 +24,9 @@ impl Subscriber for MailSubscriber {
             DomainEvent::LedgerEntryAppended { entry } => self.mail.schedule_for_entry(shop, entry).await,
             DomainEvent::SubscriptionRequested { customer_id, date, .. } => {
                 self.mail.send_confirmation(shop, customer_id, *date).await
+            }
+            DomainEvent::LinkRequested { customer_id, date, .. } => {
+                self.mail.send_new_link(shop, customer_id, *date).await
             }
             _ => return Ok(()),
         };

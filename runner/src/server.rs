@@ -36,6 +36,8 @@ pub fn router(functions: Arc<Functions>) -> Router {
         .route("/c/{token}", any(preferences))
         .route("/d/{token}", any(preferences))
         .route("/x/{token}", any(preferences))
+        .route("/l", any(preferences))
+        .route("/l/{shop}", any(preferences))
         // Local only: what the schedules do on AWS, on demand.
         .route("/dev/sweeps/{sweep}", post(sweep))
         .route("/dev/outbox", get(outbox_list))

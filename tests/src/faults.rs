@@ -356,6 +356,18 @@ impl ShopStore for FaultyStore {
     async fn set_sweep_mark(&self, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError> {
         self.call("ShopStore::set_sweep_mark", self.inner.set_sweep_mark(shop, name, value)).await
     }
+
+    async fn mark_shop_erased(&self, shop: &ShopId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.call("ShopStore::mark_shop_erased", self.inner.mark_shop_erased(shop, at)).await
+    }
+
+    async fn shop_erased_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.call("ShopStore::shop_erased_at", self.inner.shop_erased_at(shop)).await
+    }
+
+    async fn erase_shop_batch(&self, shop: &ShopId, limit: u32) -> Result<bool, StoreError> {
+        self.call("ShopStore::erase_shop_batch", self.inner.erase_shop_batch(shop, limit)).await
+    }
 }
 
 #[async_trait]
@@ -441,6 +453,17 @@ impl MailStore for FaultyStore {
         at: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         self.call("MailStore::count_soft_bounce", self.inner.count_soft_bounce(shop, address, message_id, at)).await
+    }
+
+    async fn take_request(
+        &self,
+        shop: &ShopId,
+        key: &str,
+        window: DateTime<Utc>,
+        limit: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.call("MailStore::take_request", self.inner.take_request(shop, key, window, limit, expires_at)).await
     }
 }
 

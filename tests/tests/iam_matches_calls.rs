@@ -10,8 +10,8 @@
 //! change, and the mail sweep: a birthday mail and a win-back mail due the same day whose claims
 //! are released when SES cannot be reached, then the birthday mail sent, the win-back mail
 //! deferred by the frequency cap in the continuation the sweep re-queued for itself, and sent from
-//! the deferred index once the cap frees; and the mail feedback function with SES's hard and soft
-//! bounce events.
+//! the deferred index once the cap frees; the mail feedback function with SES's hard and soft
+//! bounce events; and Shopify's `shop/redact`, whose erasure the ledger sweep function does.
 //!
 //! The requests become IAM permissions (action and resource): a TransactWriteItems is authorised
 //! per contained action (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`), a
@@ -57,7 +57,7 @@ use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::{Campaign, MailContact, SendState};
 use stammkunde_domain::ports::{CustomerStore, EventBus, IngestStore, MailStore};
 use stammkunde_e2e::*;
-use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
+use stammkunde_ledger_sweep::{SweepFunction, SweepInput, ERASURE_BATCHES_PER_INVOCATION, PAGES_PER_INVOCATION};
 use stammkunde_mail_feedback::{FeedbackFunction, FeedbackOutcome};
 use stammkunde_mail_sweep::{SweepFunction as MailSweepFunction, SweepInput as MailSweepInput};
 use stammkunde_points::PointsService;
@@ -538,7 +538,15 @@ async fn ledger_sweep(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock
         shops: env.store.clone(),
         clock: clock.clone(),
     };
-    SweepFunction { shops: env.shops.clone(), sweep, bus, pages_per_invocation: PAGES_PER_INVOCATION }
+    let privacy = Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone()));
+    SweepFunction {
+        shops: env.shops.clone(),
+        sweep,
+        bus,
+        pages_per_invocation: PAGES_PER_INVOCATION,
+        privacy,
+        erasure_batches_per_invocation: ERASURE_BATCHES_PER_INVOCATION,
+    }
 }
 
 /// `functions/mail-sweep/src/main.rs`, with the test's clock, reading at most `pages` index pages
@@ -771,6 +779,37 @@ fn continued(shop: &str) -> SweepInput {
     serde_json::from_value(event).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Shopify's `shop/redact` for `tiers-shop` (uninstalled above): the webhooks function writes
+/// the tombstone and asks for the erasure, which the ledger sweep function does from the event,
+/// as EventBridge hands it over. Last of the flows: the shop stores nothing after it.
+async fn shop_erasure_flow(
+    stack: &Stack,
+    webhooks: &WebhookService,
+    forwarded: &Forwarding,
+    recorder: &Recorder,
+    clock: &Arc<FixedClock>,
+) {
+    let redact = json_body(&json!({"shop_id": 71234567890_u64, "shop_domain": TIERS_SHOPIFY_DOMAIN}));
+    let headers = shopify_headers_for(TIERS_SHOPIFY_DOMAIN, "shop/redact", &redact, "iam-shop-redact");
+    deliver(webhooks, "/webhooks/shopify", &headers, &redact, "accepted").await;
+    let requested: Vec<DomainEvent> =
+        forwarded.take().into_iter().filter(|e| matches!(e, DomainEvent::ShopErasureRequested { .. })).collect();
+    assert_eq!(requested.len(), 1, "the erasure is asked for on the bus");
+    let event = json!({
+        "version": "0", "id": "iam", "detail-type": "ShopErasureRequested", "source": "stammkunde",
+        "account": "123456789012", "time": "2026-12-02T10:05:40Z", "region": "eu-central-1", "resources": [],
+        "detail": serde_json::to_value(&requested[0]).unwrap_or_else(|e| panic!("{e}")),
+    });
+    let input: SweepInput = serde_json::from_value(event).unwrap_or_else(|e| panic!("{e}"));
+    let function = ledger_sweep(stack, recorder, clock).await;
+    function.handle(&input).await.unwrap_or_else(|e| panic!("shop erasure: {e:?}"));
+    let shop = ShopId::parse("tiers-shop").unwrap_or_else(|e| panic!("{e}"));
+    let page = stammkunde_domain::ports::PageRequest::first(10);
+    let unrecorded = stack.environment(&Recorder::default()).await;
+    let left = unrecorded.store.customers(&shop, page).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(left.items.is_empty(), "the shop's customers are gone: {left:?}");
+}
+
 /// Sweeps every shop; returns (entries appended, customers of `tiers-shop` looked at).
 async fn sweep(function: &SweepFunction, input: &SweepInput) -> (u32, u32) {
     let reports = function.handle(input).await.unwrap_or_else(|e| panic!("ledger sweep: {e:?}"));
@@ -959,6 +998,7 @@ async fn preferences(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>
         mail: env.store.clone(),
         consent: env.store.clone(),
         privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
         clock: clock.clone(),
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     }
@@ -1079,6 +1119,24 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     let contact = store.contact(&mail_shop(), &customer).await.unwrap_or_else(|e| panic!("{e:?}"));
     assert!(contact.and_then(|c| c.double_opt_in_at).is_some(), "confirmed");
 
+    // A new link asked for by address: the form looks the address up (by_email), counts the
+    // request (UpdateItem) and publishes it; the mail sweep sends the new-link mail from the event.
+    let page = service.handle(request("GET", "/l/mail-shop", &[], b"")).await;
+    assert_eq!(page.status(), 200, "{}", page.body());
+    let form = format!("csrf={}&email=jonas.weber%40example.de", hidden_field(page.body(), "csrf"));
+    let asked = service.handle(request("POST", "/l/mail-shop", &form_headers, form.as_bytes())).await;
+    assert_eq!(asked.status(), 200, "{}", asked.body());
+    let event = json!({
+        "version": "0", "id": "iam-link", "detail-type": "LinkRequested", "source": "stammkunde",
+        "account": "123456789012", "time": now, "region": "eu-central-1", "resources": [],
+        "detail": {"type": "link_requested", "shop": "mail-shop", "customer_id": SUBSCRIBER, "date": date},
+    });
+    let input: MailSweepInput = serde_json::from_value(event).unwrap_or_else(|e| panic!("{e}"));
+    sweep.handle(&input).await.unwrap_or_else(|e| panic!("the new-link mail: {e:?}"));
+    let sent = store.send(&mail_shop(), &customer, Campaign::NewLink, date).await;
+    let sent = sent.unwrap_or_else(|e| panic!("{e:?}")).map(|s| s.state);
+    assert!(matches!(sent, Some(SendState::Sent { .. })), "{sent:?}");
+
     // The data rights from the same link: the download, then the erasure.
     let download = service.handle(request("GET", &format!("/d/{token}"), &[], b"")).await;
     assert_eq!(download.status(), 200, "{}", download.body());
@@ -1119,6 +1177,7 @@ async fn every_function_is_granted_exactly_the_aws_calls_its_code_makes() {
     mail_feedback_flow(&stack, &recorders["mail-feedback"], &clock).await;
     preferences_flow(&stack, &recorders["preferences"], &clock).await;
     consent_flow(&stack, &recorders, &clock).await;
+    shop_erasure_flow(&stack, &webhook_service, &forwarded, &recorders["ledger-sweep"], &clock).await;
 
     let template: Yaml = serde_yaml::from_str(TEMPLATE).unwrap_or_else(|e| panic!("template.yaml: {e}"));
     assert_every_function_is_covered(&template);

@@ -549,6 +549,8 @@ async fn the_mails_unsubscribe_link_shows_one_button_and_its_one_click_post_stop
     assert_eq!(unknown, malformed, "unknown and malformed tokens look alike");
     app.clock.set(at("2026-09-26T09:00:00Z"));
     let (expired_status, _, _, expired) = page(&app, reqwest::Method::GET, &path, "").await;
+    // Compared at the same moment: the page's new-link form carries a field signed with the time.
+    let (_, _, _, unknown) = page(&app, reqwest::Method::GET, &format!("/u/{}", "0".repeat(32)), "").await;
     assert_eq!((expired_status, &expired), (404, &unknown), "an expired token looks like an unknown one");
 
     let report = mail_sweep_at(&app, at("2027-03-29T07:05:00Z")).await;

@@ -167,36 +167,46 @@ async fn a_guest_order_cancelled_before_payment_is_stored_and_credits_nothing() 
     assert!(!app.dump().contains("earn:order:5912345680123"));
 }
 
+async fn deliver_privacy_topic(app: &TestApp, topic: &str, file: &[u8]) {
+    let mut headers = shopify_headers(topic, file, &format!("{topic}-1"));
+    let bad = headers.iter_mut().find(|(n, _)| *n == "x-shopify-hmac-sha256");
+    if let Some((_, value)) = bad {
+        *value = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+    }
+    let forged = app.post("/webhooks/shopify", &headers, file.to_vec()).await;
+    assert_eq!(forged.status, 401, "{topic} with a bad HMAC");
+    for attempt in 0..2 {
+        let answer = deliver(app, topic, file, &format!("{topic}-{attempt}")).await;
+        assert_eq!(answer.status, 200, "{topic}: {:?}", answer.body);
+    }
+}
+
 #[tokio::test]
 async fn the_privacy_topics_are_verified_and_recorded_once() {
     let app = app().await;
     for (topic, file) in [
         ("customers/data_request", &include_bytes!("../../fixtures/webhooks/shopify/customers_data_request.json")[..]),
         ("customers/redact", &include_bytes!("../../fixtures/webhooks/shopify/customers_redact.json")[..]),
-        ("shop/redact", &include_bytes!("../../fixtures/webhooks/shopify/shop_redact.json")[..]),
     ] {
-        let mut headers = shopify_headers(topic, file, &format!("{topic}-1"));
-        let bad = headers.iter_mut().find(|(n, _)| *n == "x-shopify-hmac-sha256");
-        if let Some((_, value)) = bad {
-            *value = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
-        }
-        let forged = app.post("/webhooks/shopify", &headers, file.to_vec()).await;
-        assert_eq!(forged.status, 401, "{topic} with a bad HMAC");
-        for attempt in 0..2 {
-            let answer = deliver(&app, topic, file, &format!("{topic}-{attempt}")).await;
-            assert_eq!(answer.status, 200, "{topic}: {:?}", answer.body);
-        }
+        deliver_privacy_topic(&app, topic, file).await;
     }
     let shop = ShopId::parse("shopify-shop").unwrap_or_else(|e| panic!("{e}"));
     let requests = app.app.store.privacy_requests(&shop).await.unwrap_or_else(|e| panic!("{e}"));
     let mut kinds: Vec<PrivacyRequestKind> = requests.iter().map(|r| r.kind).collect();
     kinds.sort_by_key(|k| k.as_str());
     // Each request once, although the data request came twice under different delivery ids.
-    assert!(kinds.contains(&PrivacyRequestKind::DataRequest));
     assert!(kinds.contains(&PrivacyRequestKind::CustomerRedact));
-    assert!(kinds.contains(&PrivacyRequestKind::ShopRedact));
     assert_eq!(kinds.iter().filter(|k| **k == PrivacyRequestKind::DataRequest).count(), 1);
     assert!(!app.dump().contains("@"), "no email or phone from a privacy payload is kept");
+
+    // shop/redact: the shop is marked erased, and what it left goes, the requests too.
+    deliver_privacy_topic(&app, "shop/redact", include_bytes!("../../fixtures/webhooks/shopify/shop_redact.json"))
+        .await;
+    let erased = app.app.store.shop_erased_at(&shop).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(erased.is_some(), "the shop's tombstone is written");
+    let requests = app.app.store.privacy_requests(&shop).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(requests.is_empty(), "{requests:?}");
+    assert!(!app.dump().contains("@"));
 }
 
 #[tokio::test]

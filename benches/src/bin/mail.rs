@@ -949,6 +949,7 @@ fn sample_view(shop: &ShopConfig, i: u64, links: &stammkunde_services::mail::lin
         unsubscribe_url: links.unsubscribe_url.clone(),
         preferences_url: links.preferences_url.clone(),
         confirm_url: None,
+        preferences_button: false,
         objection_notice: false,
     }
 }

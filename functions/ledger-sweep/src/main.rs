@@ -1,4 +1,4 @@
-//! The ledger sweep Lambda: the hourly schedule and `LedgerSweepRequested` events →
+//! The ledger sweep Lambda: the hourly schedule, `LedgerSweepRequested` and `ShopErasureRequested` events →
 //! `SweepFunction::handle`. Clients are built once, at cold start.
 
 use std::sync::Arc;
@@ -7,7 +7,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use stammkunde_aws::LambdaEnvironment;
 use stammkunde_domain::clock::SystemClock;
 use stammkunde_domain::error::cause_chain;
-use stammkunde_ledger_sweep::{SweepFunction, SweepInput, PAGES_PER_INVOCATION};
+use stammkunde_ledger_sweep::{SweepFunction, SweepInput, ERASURE_BATCHES_PER_INVOCATION, PAGES_PER_INVOCATION};
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_services::{LedgerService, LedgerSweep};
 
 #[tokio::main]
@@ -29,8 +30,16 @@ async fn main() -> Result<(), Error> {
         shops: env.store.clone(),
         clock,
     };
-    let function =
-        Arc::new(SweepFunction { shops: env.shops.clone(), sweep, bus, pages_per_invocation: PAGES_PER_INVOCATION });
+    // SES keeps no copies of ours to erase.
+    let privacy = Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), Arc::new(SystemClock)));
+    let function = Arc::new(SweepFunction {
+        shops: env.shops.clone(),
+        sweep,
+        bus,
+        pages_per_invocation: PAGES_PER_INVOCATION,
+        privacy,
+        erasure_batches_per_invocation: ERASURE_BATCHES_PER_INVOCATION,
+    });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SweepInput>| {
         let function = function.clone();
         async move {

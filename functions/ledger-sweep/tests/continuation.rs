@@ -11,6 +11,7 @@ use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::ports::TimerStore;
 use stammkunde_ledger_sweep::{SweepFunction, SweepInput};
 use stammkunde_local::{InProcessBus, Subscriber};
+use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_services::{LedgerService, LedgerSweep};
 use stammkunde_store_sqlite::SqliteStore;
 
@@ -58,9 +59,17 @@ async fn a_shop_with_more_due_than_one_invocation_does_is_requeued_and_finished_
         bus: bus.clone(),
         clock: clock.clone(),
     });
+    let privacy = Arc::new(Privacy::over(store.clone(), Arc::new(NoMailArchive), clock.clone()));
     let sweep = LedgerSweep { ledger, timers: store.clone(), customers: store.clone(), shops: store.clone(), clock };
     let config = AppConfig::from_toml(CONFIG).unwrap_or_else(|e| panic!("{e}"));
-    let function = SweepFunction { shops: Arc::new(ShopDirectory::new(config)), sweep, bus, pages_per_invocation: 1 };
+    let function = SweepFunction {
+        shops: Arc::new(ShopDirectory::new(config)),
+        sweep,
+        bus,
+        pages_per_invocation: 1,
+        privacy,
+        erasure_batches_per_invocation: 1,
+    };
 
     let scheduled: SweepInput = serde_json::from_str(r#"{"sweep": "ledger"}"#).unwrap_or_else(|e| panic!("{e}"));
     let first = function.handle(&scheduled).await.unwrap_or_else(|e| panic!("{e}"));

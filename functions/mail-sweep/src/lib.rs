@@ -4,7 +4,8 @@
 //! a `LedgerEntryAppended` event of a reversal, an expiry notice or a fulfilment schedules the
 //! refund notice, the points-expiring mail or the post-purchase thank-you, which a later sweep
 //! sends; a `SubscriptionRequested` event (the merchant API's double opt-in) sends the
-//! confirmation mail at once.
+//! confirmation mail at once, and a `LinkRequested` event (the preference centre's "send me a
+//! new link" form) the new-link mail.
 //!
 //! Hourly, because a customer's send hour comes round at a different UTC hour in every zone.
 
@@ -40,7 +41,7 @@ pub enum SweepInput {
 
 #[derive(Debug, Error)]
 pub enum SweepError {
-    #[error("the sweep's input is neither the schedule's nor a MailSweepRequested, LedgerEntryAppended or SubscriptionRequested event")]
+    #[error("the sweep's input is neither the schedule's nor a MailSweepRequested, LedgerEntryAppended, SubscriptionRequested or LinkRequested event")]
     UnknownInput,
     #[error("shop {0} is not in this instance's configuration")]
     UnknownShop(ShopId),
@@ -75,6 +76,11 @@ impl SweepFunction {
                 DomainEvent::SubscriptionRequested { shop, customer_id, date } => {
                     let shop = self.shops.by_id(shop).ok_or_else(|| SweepError::UnknownShop(shop.clone()))?;
                     self.sweep.send_confirmation(shop, customer_id, *date).await?;
+                    return Ok(Vec::new());
+                }
+                DomainEvent::LinkRequested { shop, customer_id, date } => {
+                    let shop = self.shops.by_id(shop).ok_or_else(|| SweepError::UnknownShop(shop.clone()))?;
+                    self.sweep.send_new_link(shop, customer_id, *date).await?;
                     return Ok(Vec::new());
                 }
                 _ => return Err(SweepError::UnknownInput),

@@ -36,6 +36,19 @@ fn a_subscription_request_names_its_customer_and_day() {
 }
 
 #[test]
+fn a_link_request_names_its_customer_and_day() {
+    let raw = include_str!("../../../events/mail-sweep-link-requested.json");
+    let input: SweepInput = serde_json::from_str(raw).unwrap_or_else(|e| panic!("{e}"));
+    let SweepInput::Continue { detail_type, detail } = input else { panic!("not an event") };
+    let DomainEvent::LinkRequested { shop, customer_id, date } = *detail else { panic!("not a link request") };
+    assert_eq!(detail_type, "LinkRequested");
+    assert_eq!(
+        (shop.as_str(), customer_id.as_str(), date.to_string().as_str()),
+        ("sample-shop", "7654321098765", "2026-12-02")
+    );
+}
+
+#[test]
 fn anything_else_is_not_a_sweep_input() {
     assert!(serde_json::from_str::<SweepInput>(r#"{"hello": "world"}"#).is_err());
 }

@@ -11,14 +11,19 @@
 //! | `GET /x/{token}` | asks once more before erasing all the customer's data; changes nothing |
 //! | `POST /x/{token}` | erases the customer's personal data |
 //! | `POST /u/{token}` | unsubscribes from all marketing mail: the page's button (`confirm=1`), or a mail provider's one-click request (`List-Unsubscribe=One-Click`, RFC 8058: no cookie, no confirmation) |
+//! | `GET /l/{shop}`, `GET /l` | "send me a new link": an address field (see `new_link`) |
+//! | `POST /l/{shop}`, `POST /l` | the same answer for every address; a known one gets a mail with a fresh link |
 //!
 //! A token is valid if its digest is stored, it has not expired, and its shop is still configured;
-//! an unknown, expired or unconfigured shop's token all get the same 404 page. Unsubscribing
+//! an unknown, expired or unconfigured shop's token all get the same 404 page, which offers the
+//! new-link form. Unsubscribing
 //! again changes nothing and answers the same. `?lang=de|en` switches the language; otherwise it
 //! is the customer's, else the shop's.
 
 mod confirm;
 mod form;
+mod link_form;
+mod new_link;
 mod page;
 mod records;
 mod rights;
@@ -37,7 +42,7 @@ use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, StoreError};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::mail::MailContact;
-use stammkunde_domain::ports::{ConsentStore, MailStore, Store};
+use stammkunde_domain::ports::{ConsentStore, EventBus, MailStore, Store};
 use stammkunde_services::privacy::Privacy;
 
 pub use page::{Page, Pages};
@@ -63,6 +68,8 @@ pub struct PreferencesService {
     pub consent: Arc<dyn ConsentStore>,
     /// Export and erasure.
     pub privacy: Arc<Privacy>,
+    /// A new link asked for (`LinkRequested`), for the mail sweep.
+    pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub pages: Arc<Pages>,
 }
@@ -91,7 +98,12 @@ impl PreferencesService {
 
     async fn route(&self, request: &Request<Bytes>, asked: Option<Locale>) -> Result<Response<String>, StoreError> {
         let path = request.uri().path();
+        let new_link = match path {
+            "/l" => Some(None),
+            _ => path.strip_prefix("/l/").filter(|shop| !shop.contains('/')).map(Some),
+        };
         let (kind, token) = match path.get(..3).zip(path.get(3..)) {
+            _ if new_link.is_some() => (Kind::NewLink, ""),
             Some(("/u/", token)) if !token.contains('/') => (Kind::Unsubscribe, token),
             Some(("/p/", token)) if !token.contains('/') => (Kind::Settings, token),
             Some(("/c/", token)) if !token.contains('/') => (Kind::Confirm, token),
@@ -108,9 +120,11 @@ impl PreferencesService {
         if request.body().len() > BODY_BYTES_MAX {
             return Ok(page::plain(StatusCode::PAYLOAD_TOO_LARGE, "the form is larger than this page sends"));
         }
+        if let Some(shop) = new_link {
+            return self.new_link(shop, request, asked).await;
+        }
         let Some(visit) = self.visit(token, asked).await? else {
-            let locale = asked.unwrap_or(Locale::De);
-            return Ok(self.pages.render(StatusCode::NOT_FOUND, Page::Invalid, locale, None, ""));
+            return Ok(self.invalid_link_page(asked));
         };
         match kind {
             Kind::Confirm => return self.confirm(&visit, token, request).await,
@@ -118,6 +132,7 @@ impl PreferencesService {
             Kind::Download => return Ok(page::plain(StatusCode::METHOD_NOT_ALLOWED, "this download takes GET")),
             Kind::Erase => return self.erase_page(&visit, token, request).await,
             Kind::Unsubscribe | Kind::Settings => {}
+            Kind::NewLink => return Ok(page::plain(StatusCode::NOT_FOUND, "no such page")),
         }
         if kind == Kind::Settings {
             let post = (method == Method::POST).then_some(request);
@@ -205,6 +220,8 @@ enum Kind {
     Confirm,
     Download,
     Erase,
+    /// `/l`, `/l/{shop}`: no token.
+    NewLink,
 }
 
 /// `?lang=de|en`, else nothing: then the customer's language decides.

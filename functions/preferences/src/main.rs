@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         mail: env.store.clone(),
         consent: env.store.clone(),
         privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        bus: Arc::new(env.event_bus()?),
         clock,
         pages: Arc::new(Pages::new()?),
     });

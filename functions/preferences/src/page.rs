@@ -13,6 +13,7 @@ const LAYOUT: &str = include_str!("../templates/layout.html");
 const PAGE: &str = include_str!("../templates/page.html");
 const SETTINGS: &str = include_str!("../templates/settings.html");
 const CONFIRM: &str = include_str!("../templates/confirm.html");
+const NEW_LINK: &str = include_str!("../templates/new_link.html");
 /// The default colour, as the shop's mail settings default it.
 const COLOUR_DEFAULT: &str = "#1f6f5c";
 
@@ -113,6 +114,7 @@ impl Pages {
         env.add_template("page.html", PAGE)?;
         env.add_template("settings.html", SETTINGS)?;
         env.add_template("confirm.html", CONFIRM)?;
+        env.add_template("new_link.html", NEW_LINK)?;
         Ok(Pages { env })
     }
 
@@ -156,6 +158,24 @@ impl Pages {
         respond(status, html, &style)
     }
 
+    /// The new-link form's pages (`new_link.html`) with `context`, in the shop's name and colour.
+    pub fn render_new_link(
+        &self,
+        status: StatusCode,
+        locale: Locale,
+        shop_name: Option<&str>,
+        colour: &str,
+        context: minijinja::Value,
+    ) -> Response<String> {
+        let style = format!("{}{NEW_LINK_STYLE}", style(colour));
+        let (lang, language) = (locale.tag(), language(locale));
+        let html = self
+            .env
+            .get_template("new_link.html")
+            .and_then(|t| t.render(context! { style => &style, lang, language, shop_name, ..context }));
+        respond(status, html, &style)
+    }
+
     /// The settings page (`settings.html`) with `context`, in the shop's colour.
     pub fn render_settings(&self, status: StatusCode, colour: &str, context: minijinja::Value) -> Response<String> {
         let style = format!("{}{SETTINGS_STYLE}", style(colour));
@@ -176,6 +196,9 @@ fn language(locale: Locale) -> &'static str {
 /// What the confirmation page adds to the common stylesheet: the quoted wording.
 const CONFIRM_STYLE: &str =
     "blockquote{margin:1rem 0;padding:.6rem 1rem;border-left:4px solid #ccc;background:#f6f6f4}";
+
+/// What the new-link form adds to the common stylesheet: its one field and its refusals.
+const NEW_LINK_STYLE: &str = "label{display:block;margin:1rem 0 .3rem}input{font:inherit;padding:.5rem;width:100%;max-width:22rem;box-sizing:border-box;margin-bottom:1rem;display:block}.error{padding:.6rem 1rem;background:#fbeaea}";
 
 /// What the settings page adds to the common stylesheet: its form.
 const SETTINGS_STYLE: &str = "fieldset{border:1px solid #ccc;border-radius:6px;margin:1.2rem 0;padding:.6rem 1rem}    legend{font-weight:600}label{display:block;margin:.35rem 0}input,select{font:inherit}    input[type=number]{width:5rem}.note{color:#555;font-size:.9rem}.saved{padding:.6rem 1rem;background:#e8f3ee}    .error{padding:.6rem 1rem;background:#fbeaea}table{border-collapse:collapse;width:100%}    td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee}main{max-width:40rem}";

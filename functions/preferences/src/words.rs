@@ -271,3 +271,55 @@ pub fn form_error(error: FormError, locale: Locale) -> &'static str {
         }
     }
 }
+
+/// The "send me a new link" form's words: its own page, the answer (the same whether or not the
+/// address is known), the invalid-link page that offers it, and its refusals.
+#[derive(Serialize)]
+pub struct LinkWords {
+    pub title: &'static str,
+    pub text: &'static str,
+    pub invalid_title: &'static str,
+    pub invalid_text: &'static str,
+    pub email: &'static str,
+    pub send: &'static str,
+    pub sent_title: &'static str,
+    pub sent_text: &'static str,
+    pub bad_email: &'static str,
+    pub too_many_title: &'static str,
+    pub too_many_text: &'static str,
+}
+
+const LINK_DE: LinkWords = LinkWords {
+    title: "Neuen Link anfordern",
+    text: "Geben Sie die E-Mail-Adresse ein, unter der Sie bei uns Kundin oder Kunde sind. Wir schicken Ihnen einen neuen Link zu Ihren Einstellungen.",
+    invalid_title: "Dieser Link gilt nicht mehr",
+    invalid_text: "Der Link ist abgelaufen oder unbekannt. Wir schicken Ihnen gern einen neuen.",
+    email: "E-Mail-Adresse",
+    send: "Neuen Link schicken",
+    sent_title: "Schauen Sie in Ihr Postfach",
+    sent_text: "Wenn wir diese Adresse kennen, ist ein neuer Link zu Ihren Einstellungen unterwegs. Er gilt 180 Tage.",
+    bad_email: "Das ist keine E-Mail-Adresse. Bitte prüfen Sie die Eingabe.",
+    too_many_title: "Zu viele Anfragen",
+    too_many_text: "Aus Ihrem Netz kamen in der letzten Stunde zu viele Anfragen. Bitte versuchen Sie es in einer Stunde noch einmal.",
+};
+
+const LINK_EN: LinkWords = LinkWords {
+    title: "Ask for a new link",
+    text: "Enter the email address you are our customer with. We will send you a new link to your preferences.",
+    invalid_title: "This link no longer works",
+    invalid_text: "The link has expired or is unknown. We are glad to send you a new one.",
+    email: "Email address",
+    send: "Send me a new link",
+    sent_title: "Have a look in your inbox",
+    sent_text: "If we know this address, a new link to your preferences is on its way. It works for 180 days.",
+    bad_email: "That is not an email address. Please check what you entered.",
+    too_many_title: "Too many requests",
+    too_many_text: "Too many requests came from your network in the last hour. Please try again in an hour.",
+};
+
+pub fn link_words(locale: Locale) -> &'static LinkWords {
+    match locale {
+        Locale::De => &LINK_DE,
+        Locale::En => &LINK_EN,
+    }
+}

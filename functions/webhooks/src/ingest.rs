@@ -26,6 +26,14 @@ impl WebhookService {
             }
             ParseOutcome::Changes(changes) => changes,
         };
+        match self.shop_erased(shop, &changes).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(%shop, topic, "delivery for an erased shop ignored");
+                return Reply::ok_with("ignored", "the shop was erased");
+            }
+            Err(reply) => return reply,
+        }
         match self.store_and_publish(shop, topic, ids, &changes).await {
             Ok(duplicate) => Reply::ok(if duplicate { "duplicate" } else { "accepted" }),
             Err(reply) => reply,
@@ -60,11 +68,27 @@ impl WebhookService {
         Ok(duplicate)
     }
 
+    /// Whether the shop was erased as a whole, so the delivery must store nothing (the tombstone
+    /// keeps a late retry from reviving it). A `shop/redact` again is let through: it restarts
+    /// the erasure, which changes nothing where nothing is left.
+    async fn shop_erased(&self, shop: &ShopId, changes: &[Change]) -> Result<bool, Reply> {
+        if changes.iter().any(redacts_shop) {
+            return Ok(false);
+        }
+        Ok(self.store.shop_erased_at(shop).await?.is_some())
+    }
+
     /// Shopify's `customers/redact`: the customer is erased before the delivery is answered, for
     /// a duplicate too (a retry after a failed erasure finishes it; erasing again changes nothing).
+    /// `shop/redact`: the shop's tombstone is written before it is answered, and the erasure of
+    /// everything it left is asked for on the bus (it takes longer than a webhook may).
     async fn erase_redacted(&self, shop: &ShopId, changes: &[Change]) -> Result<(), Reply> {
         for change in changes {
             let Change::RecordPrivacyRequest(request) = change else { continue };
+            if request.kind == PrivacyRequestKind::ShopRedact {
+                self.begin_shop_erasure(shop).await?;
+                continue;
+            }
             let (PrivacyRequestKind::CustomerRedact, Some(customer)) = (request.kind, &request.customer_id) else {
                 continue;
             };
@@ -77,6 +101,16 @@ impl WebhookService {
         Ok(())
     }
 
+    async fn begin_shop_erasure(&self, shop: &ShopId) -> Result<(), Reply> {
+        if let Err(error) = self.privacy.mark_shop_erased(shop).await {
+            tracing::error!(%shop, error = %stammkunde_domain::error::cause_chain(&error), "marking the shop erased failed");
+            let reason = "recorded, but the erasure did not start; send it again";
+            return Err(Reply::error(http::StatusCode::SERVICE_UNAVAILABLE, "erasure_failed", reason));
+        }
+        self.bus.publish(&[DomainEvent::ShopErasureRequested { shop: shop.clone() }]).await?;
+        Ok(())
+    }
+
     async fn stored_orders(&self, shop: &ShopId, changes: &[Change]) -> Result<Vec<Order>, Reply> {
         let mut orders = Vec::new();
         for id in changes.iter().filter_map(Change::order_id) {
@@ -86,6 +120,10 @@ impl WebhookService {
         }
         Ok(orders)
     }
+}
+
+fn redacts_shop(change: &Change) -> bool {
+    matches!(change, Change::RecordPrivacyRequest(request) if request.kind == PrivacyRequestKind::ShopRedact)
 }
 
 /// The events a delivery announces. Order events carry the stored state, never the payload's.

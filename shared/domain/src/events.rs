@@ -60,9 +60,21 @@ pub enum DomainEvent {
     MailSweepRequested {
         shop: ShopId,
     },
+    /// The shop is erased (Shopify's `shop/redact`; its tombstone is written): deletes what it
+    /// left in bounded batches, and asks again while anything is left.
+    ShopErasureRequested {
+        shop: ShopId,
+    },
     /// A subscription to marketing mail was asked for (double opt-in): the mail sweep sends the
     /// confirmation mail for the request recorded under `consent::request_key(date)`.
     SubscriptionRequested {
+        shop: ShopId,
+        customer_id: CustomerId,
+        date: NaiveDate,
+    },
+    /// A fresh preference-centre link was asked for on the "send me a new link" form by an
+    /// address of this customer: the mail sweep sends it (one per customer and `date`).
+    LinkRequested {
         shop: ShopId,
         customer_id: CustomerId,
         date: NaiveDate,
@@ -83,7 +95,9 @@ impl DomainEvent {
             DomainEvent::LedgerEntryAppended { .. } => "LedgerEntryAppended",
             DomainEvent::LedgerSweepRequested { .. } => "LedgerSweepRequested",
             DomainEvent::MailSweepRequested { .. } => "MailSweepRequested",
+            DomainEvent::ShopErasureRequested { .. } => "ShopErasureRequested",
             DomainEvent::SubscriptionRequested { .. } => "SubscriptionRequested",
+            DomainEvent::LinkRequested { .. } => "LinkRequested",
         }
     }
 
@@ -96,7 +110,9 @@ impl DomainEvent {
             | DomainEvent::AppUninstalled { shop, .. }
             | DomainEvent::LedgerSweepRequested { shop }
             | DomainEvent::MailSweepRequested { shop }
-            | DomainEvent::SubscriptionRequested { shop, .. } => shop,
+            | DomainEvent::ShopErasureRequested { shop }
+            | DomainEvent::SubscriptionRequested { shop, .. }
+            | DomainEvent::LinkRequested { shop, .. } => shop,
             DomainEvent::PrivacyRequested { request } => &request.shop,
             DomainEvent::RefundRecorded { refund } => &refund.shop,
             DomainEvent::LedgerEntryAppended { entry } => &entry.shop,

@@ -249,6 +249,22 @@ pub trait ShopStore: Send + Sync {
     /// A sweep's bookmark for the shop (e.g. how far a tier recalculation got), by name.
     async fn sweep_mark(&self, shop: &ShopId, name: &str) -> Result<Option<String>, StoreError>;
     async fn set_sweep_mark(&self, shop: &ShopId, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Marks the whole shop erased (Shopify's `shop/redact`) at `at`; a shop marked before keeps
+    /// its first time. The mark is the tombstone that keeps a later delivery from storing
+    /// anything for the shop again; it outlives the erasure.
+    async fn mark_shop_erased(&self, shop: &ShopId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn shop_erased_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Deletes one bounded batch of what the shop's customers left: per step at most about `limit`
+    /// customers (with everything in their keys: profile, ledger, timer, send records, mail
+    /// settings, consent records), orders (with their refunds), codes (with their claims), link
+    /// tokens, privacy requests, soft bounces, request counters, consent wordings, the shop's own
+    /// items (registration, uninstall, sweep marks) and delivery records (ids and topics only;
+    /// where no index lists them, DynamoDB, they expire by TTL within `DELIVERY_RETENTION_DAYS`).
+    /// The suppression list and the tombstone stay. True while something may be left. What is
+    /// deleted is the progress: a retry, a second run or two runs at once go on with what is left
+    /// and change nothing twice.
+    async fn erase_shop_batch(&self, shop: &ShopId, limit: u32) -> Result<bool, StoreError>;
 }
 
 /// Everything a store adapter provides.
@@ -392,6 +408,20 @@ pub trait MailStore: Send + Sync {
         message_id: &str,
         at: DateTime<Utc>,
     ) -> Result<u32, StoreError>;
+
+    /// Takes one request under `key` (a digest, `mail::link_request`) in the fixed window that
+    /// starts at `window`, if fewer than `limit` were taken in it: true, and it is counted; false,
+    /// counting nothing. One conditional write, so concurrent calls never take more than `limit`.
+    /// The counter may be dropped after `expires_at` (DynamoDB TTL; SQLite drops a key's earlier
+    /// windows with the next take).
+    async fn take_request(
+        &self,
+        shop: &ShopId,
+        key: &str,
+        window: DateTime<Utc>,
+        limit: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The consent ledger (`consent`): each customer's records, appended once per business key, and
@@ -443,6 +473,8 @@ pub trait MailArchive: Send + Sync {
     /// Deletes every kept mail of the shop to the customer (by their mails' labels) or to
     /// `address`; returns how many.
     async fn erase(&self, shop: &ShopId, customer: &CustomerId, address: Option<&Email>) -> Result<usize, MailError>;
+    /// Deletes every kept mail of the shop (a shop-wide erasure); returns how many.
+    async fn erase_shop(&self, shop: &ShopId) -> Result<usize, MailError>;
 }
 
 /// Sends a finished message.

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use stammkunde_domain::customer::Email;
 use stammkunde_domain::error::MailError;
 use stammkunde_domain::ids::{CustomerId, ShopId};
+use stammkunde_domain::mail::SHOP_HEADER;
 use stammkunde_domain::ports::{MailArchive, Mailer, OutgoingMail};
 use std::io;
 use std::path::PathBuf;
@@ -185,6 +186,38 @@ impl MailArchive for OutboxMailer {
         }
         Ok(erased)
     }
+
+    /// A mail is the shop's if its `X-Stammkunde-Shop` header names it: file names cannot tell,
+    /// since a shop id may continue another's (`demo` and `demo-2`).
+    async fn erase_shop(&self, shop: &ShopId) -> Result<usize, MailError> {
+        let failed = |error: io::Error| MailError::NotSent {
+            message: format!("erasing mail of shop {shop} from the outbox {}", self.dir.display()),
+            source: Some(Box::new(error)),
+        };
+        let mut erased = 0;
+        for entry in self.list().map_err(failed)? {
+            let Some(raw) = self.read(&entry.name).map_err(failed)? else { continue };
+            if shop_header(&raw) != Some(shop.as_str()) {
+                continue;
+            }
+            match std::fs::remove_file(self.dir.join(&entry.name)) {
+                Ok(()) => erased += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        Ok(erased)
+    }
+}
+
+/// The value of the message's `X-Stammkunde-Shop` header, from the header block only.
+fn shop_header(raw: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let headers = text.split("\r\n\r\n").next()?;
+    headers.split("\r\n").find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case(SHOP_HEADER).then(|| value.trim())
+    })
 }
 
 /// The label as a file name part: `[A-Za-z0-9._-]` kept, anything else `-`, at most

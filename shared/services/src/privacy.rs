@@ -65,6 +65,24 @@ impl MailArchive for NoMailArchive {
     ) -> Result<usize, MailError> {
         Ok(0)
     }
+
+    async fn erase_shop(&self, _: &ShopId) -> Result<usize, MailError> {
+        Ok(0)
+    }
+}
+
+/// Records per batch of a shop-wide erasure: small enough that one batch stays well under a
+/// second on DynamoDB (a customer is a Query and a few BatchWriteItems).
+pub const SHOP_ERASURE_BATCH_LIMIT: u32 = 25;
+
+/// What one run of a shop-wide erasure did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ShopErased {
+    pub batches: u32,
+    /// False: the run's batch budget ran out first; run it again (the event is re-published).
+    pub done: bool,
+    /// Kept mails deleted (once done).
+    pub mails: usize,
 }
 
 pub struct Privacy {
@@ -171,6 +189,33 @@ impl Privacy {
         let mails = self.archive.erase(shop, customer, address.as_ref()).await?;
         tracing::info!(%shop, %customer, suppressed = address.is_some(), mails, "customer erased");
         Ok(Erased { suppressed: address.is_some(), mails })
+    }
+}
+
+impl Privacy {
+    /// The start of Shopify's `shop/redact`: the shop's tombstone, before it is answered. From
+    /// then on ingest stores nothing more for the shop; `erase_shop` deletes what it left.
+    pub async fn mark_shop_erased(&self, shop: &ShopId) -> Result<(), PrivacyError> {
+        self.store.mark_shop_erased(shop, self.clock.now()).await?;
+        tracing::info!(%shop, "shop marked erased");
+        Ok(())
+    }
+
+    /// Deletes what the shop left, at most `batches_max` batches; then, once nothing is left, the
+    /// kept mail. The tombstone is written first, so a run on its own (a continuation) is safe.
+    pub async fn erase_shop(&self, shop: &ShopId, batches_max: u32) -> Result<ShopErased, PrivacyError> {
+        self.store.mark_shop_erased(shop, self.clock.now()).await?;
+        let mut batches = 0;
+        while batches < batches_max {
+            batches += 1;
+            if !self.store.erase_shop_batch(shop, SHOP_ERASURE_BATCH_LIMIT).await? {
+                let mails = self.archive.erase_shop(shop).await?;
+                tracing::info!(%shop, batches, mails, "shop erased");
+                return Ok(ShopErased { batches, done: true, mails });
+            }
+        }
+        tracing::info!(%shop, batches, "shop erasure goes on");
+        Ok(ShopErased { batches, done: false, mails: 0 })
     }
 }
 

@@ -154,6 +154,8 @@ macro_rules! mail_conformance_tests {
             a_suppression_keeps_its_first_reason_per_shop,
             a_soft_bounce_counts_once_per_message_of_its_address_in_its_shop,
             concurrent_soft_bounces_lose_no_count_and_count_a_message_once,
+            a_window_takes_exactly_its_limit_per_key_and_shop_and_the_next_starts_afresh,
+            concurrent_takes_never_pass_the_limit,
         );
     };
 }
@@ -167,6 +169,7 @@ macro_rules! erasure_conformance_tests {
             $fresh_store;
             erasing_a_customer_removes_every_personal_field_and_keeps_the_ledger,
             erasing_an_unknown_customer_leaves_a_tombstone_that_nothing_revives,
+            erasing_a_shop_deletes_what_its_customers_left_and_keeps_the_suppressions,
         );
     };
 }

@@ -20,6 +20,7 @@ mod orders;
 mod readers;
 mod refunds;
 mod schema;
+mod shop_erasure;
 mod shops;
 mod timers;
 mod writer;

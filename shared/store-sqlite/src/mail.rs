@@ -394,6 +394,37 @@ impl MailStore for SqliteStore {
         // concurrent bounce can come between them.
         self.writer.write(move |tx| count_soft_bounce(tx, &shop, &address, &message_id, &at)).await
     }
+
+    async fn take_request(
+        &self,
+        shop: &ShopId,
+        key: &str,
+        window: DateTime<Utc>,
+        limit: u32,
+        _expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (shop, key, window) = (shop.clone(), key.to_owned(), codec::timestamp(&window)?);
+        self.writer.write(move |tx| take_request(tx, &shop, &key, &window, limit)).await
+    }
+}
+
+/// One guarded upsert: counted only below the limit (the WHERE of the DO UPDATE), so the count
+/// never passes it; the key's earlier windows go in the same transaction.
+fn take_request(conn: &Connection, shop: &ShopId, key: &str, window: &str, limit: u32) -> Result<bool, StoreError> {
+    if limit == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached("DELETE FROM request_counters WHERE shop = ?1 AND key = ?2 AND window_start < ?3")
+        .and_then(|mut statement| statement.execute(params![shop.as_str(), key, window]))
+        .or_store("dropping old request counters")?;
+    let taken = conn
+        .prepare_cached(
+            "INSERT INTO request_counters (shop, key, window_start, taken) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (shop, key, window_start) DO UPDATE SET taken = taken + 1 WHERE taken < ?4",
+        )
+        .and_then(|mut statement| statement.execute(params![shop.as_str(), key, window, limit]))
+        .or_store("taking a request")?;
+    Ok(taken == 1)
 }
 
 fn count_soft_bounce(

@@ -16,7 +16,7 @@ use crate::error::{SqlResultExt, SqliteStoreError};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Statements each connection keeps prepared; covers every statement this adapter issues.
-const STATEMENT_CACHE_CAPACITY: usize = 80;
+const STATEMENT_CACHE_CAPACITY: usize = 100;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
@@ -305,6 +305,22 @@ const MIGRATIONS: &[&str] = &[
         digest TEXT NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (shop, digest)
+    ) STRICT, WITHOUT ROWID;
+    "#,
+    // 10: a shop erased as a whole (Shopify's shop/redact): its tombstone, which outlives the
+    // erasure of everything else it held, so no later delivery stores anything for it again.
+    r#"
+    ALTER TABLE shops ADD COLUMN erased_at TEXT;
+    "#,
+    // 11: fixed-window request counters ("send me a new link": per address and per client IP),
+    // under digests only; a key's earlier windows are dropped when it is counted again.
+    r#"
+    CREATE TABLE request_counters (
+        shop TEXT NOT NULL,
+        key TEXT NOT NULL,
+        window_start TEXT NOT NULL,
+        taken INTEGER NOT NULL,
+        PRIMARY KEY (shop, key, window_start)
     ) STRICT, WITHOUT ROWID;
     "#,
 ];

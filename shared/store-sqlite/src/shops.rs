@@ -234,4 +234,18 @@ impl ShopStore for SqliteStore {
         let (shop, name, value) = (shop.clone(), name.to_owned(), value.to_owned());
         self.writer.write(move |tx| set_sweep_mark(tx, &shop, &name, &value)).await
     }
+
+    async fn mark_shop_erased(&self, shop: &ShopId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (shop, at) = (shop.clone(), codec::timestamp(&at)?);
+        self.writer.write(move |tx| crate::shop_erasure::mark_erased(tx, &shop, &at)).await
+    }
+
+    async fn shop_erased_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.readers.read(|conn| crate::shop_erasure::erased_at(conn, shop))
+    }
+
+    async fn erase_shop_batch(&self, shop: &ShopId, limit: u32) -> Result<bool, StoreError> {
+        let shop = shop.clone();
+        self.writer.write(move |tx| crate::shop_erasure::erase_batch(tx, &shop, limit)).await
+    }
 }

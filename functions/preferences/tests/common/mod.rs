@@ -2,48 +2,82 @@
 //! configuration's first shop, and one customer id.
 
 use chrono::{DateTime, Duration, Utc};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use stammkunde_domain::clock::FixedClock;
 use stammkunde_domain::config::{AppConfig, ShopDirectory};
 use stammkunde_domain::customer::CustomerProfile;
+use stammkunde_domain::events::DomainEvent;
 use stammkunde_domain::ids::DeliveryId;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::ingest::{Change, DeliveryRecord};
 use stammkunde_domain::mail::link::{token_digest, LinkToken};
 use stammkunde_domain::ports::{IngestStore, MailStore};
+use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::privacy::{NoMailArchive, Privacy};
 use stammkunde_store_sqlite::SqliteStore;
 
+/// The events the service published.
+#[derive(Default)]
+pub struct Published(Mutex<Vec<DomainEvent>>);
+
+#[async_trait::async_trait]
+impl Subscriber for Published {
+    async fn on_event(&self, event: &DomainEvent) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.push(event.clone());
+        Ok(())
+    }
+}
+
+impl Published {
+    // Each test binary compiles this module on its own; most publish nothing.
+    #[allow(dead_code)]
+    pub fn take(&self) -> Vec<DomainEvent> {
+        self.0.lock().map(|mut events| std::mem::take(&mut *events)).unwrap_or_default()
+    }
+}
+
 pub struct Fixture {
     pub service: PreferencesService,
     pub store: Arc<SqliteStore>,
+    // Each test binary compiles this module on its own; most publish nothing.
+    #[allow(dead_code)]
+    pub published: Arc<Published>,
     pub shop: ShopId,
     pub customer: CustomerId,
     pub now: DateTime<Utc>,
     _dir: tempfile::TempDir,
 }
 
+// Each test binary compiles this module on its own; the new-link test uses its own configuration.
+#[allow(dead_code)]
 pub fn fixture(now: DateTime<Utc>) -> Fixture {
+    fixture_with(now, include_str!("../../../../events/sample-config.toml"))
+}
+
+/// The same over another configuration, whose first shop is the test's.
+pub fn fixture_with(now: DateTime<Utc>, config: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let clock = Arc::new(FixedClock::new(now));
     let store =
         Arc::new(SqliteStore::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap_or_else(|e| panic!("{e}")));
-    let config =
-        AppConfig::from_toml(include_str!("../../../../events/sample-config.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let config = AppConfig::from_toml(config).unwrap_or_else(|e| panic!("{e}"));
     let shop = config.shops[0].id.clone();
     let customer = CustomerId::parse("7654321098765").unwrap_or_else(|e| panic!("{e}"));
+    let (bus, published) = (Arc::new(InProcessBus::new()), Arc::new(Published::default()));
+    bus.subscribe(published.clone());
     let service = PreferencesService {
         shops: Arc::new(ShopDirectory::new(config)),
         store: store.clone(),
         mail: store.clone(),
         consent: store.clone(),
         privacy: Arc::new(Privacy::over(store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        bus: bus.clone(),
         clock,
         pages: Arc::new(Pages::new().unwrap_or_else(|e| panic!("{e}"))),
     };
-    Fixture { service, store, shop, customer, now, _dir: dir }
+    Fixture { service, store, published, shop, customer, now, _dir: dir }
 }
 
 impl Fixture {
@@ -76,6 +110,7 @@ impl Fixture {
     }
 
     /// Stores a link for the customer under `token`, valid for 180 days from now.
+    #[allow(dead_code)]
     pub async fn link(&self, token: &str) {
         let link = LinkToken {
             shop: self.shop.clone(),

@@ -267,6 +267,17 @@ impl MailStore for DynamoStore {
             },
         }
     }
+
+    async fn take_request(
+        &self,
+        shop: &ShopId,
+        key: &str,
+        window: DateTime<Utc>,
+        limit: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.take(shop, key, window, limit, expires_at).await
+    }
 }
 
 fn send_key(send: &MailSend) -> Key {

@@ -61,18 +61,20 @@
 //! | mail send record | `{shop}#C#{customer}` | `M#{campaign}#{YYYY-MM-DD}` | `g8` + `g9` while deferred |
 //! | mail settings | `{shop}#C#{customer}` | `MC` | |
 //! | consent record | `{shop}#C#{customer}` | `Q#{record key}` | |
-//! | order | `{shop}#O#{order}` | `O` | |
-//! | refund | `{shop}#O#{order}` | `F#{refund}` | |
+//! | order | `{shop}#O#{order}` | `O` | `g7` = `{shop}#O` |
+//! | refund | `{shop}#O#{order}` | `F#{refund}` | `g7` = `{shop}#O` |
 //! | coupon code | `{shop}#K#{code}` | `K` | `g6` always; `g5` while in its pool |
 //! | code claim (redemption → code) | `{shop}#R#{redemption}` | `R` | |
 //! | delivery id | `{shop}#D#{delivery id}` | `D` (TTL `expires_at`) | |
 //! | privacy request | `{shop}#P` | `{kind}#{request ref}` | |
 //! | Shopware registration | `{shop}#S` | `R` | |
 //! | uninstall | `{shop}#S` | `U` | |
+//! | shop erased (tombstone) | `{shop}#S` | `E` | |
 //! | sweep mark | `{shop}#S` | `M#{name}` | |
 //! | suppressed address | `{shop}#X` | `{address digest}` | |
 //! | soft bounces of an address | `{shop}#X` | `B#{address digest}` | |
 //! | consent wording | `{shop}#W` | `{wording digest}` | |
+//! | request counter | `{shop}#Z` | `{key digest}#{window start}` (TTL `expires_at`) | |
 //!
 //! The indexes are sparse: an item is in an index only while it carries the index's keys.
 //! - `by_email` (`g1` = `{shop}#E#{email}`), `by_birthday` (`g2` = `{shop}#B#{MM-DD}`) and
@@ -80,7 +82,9 @@
 //!   customer drops all three, so the sweeps never mail them.
 //! - `by_shop` (`g7` = `{shop}#A`) holds every profile item, deleted ones too: the listing for
 //!   recalculations. Customers known only from ledger entries (no profile item) are not in it;
-//!   through ingest every customer with an order has a profile item.
+//!   through ingest every customer with an order has a profile item. Two more partitions of it
+//!   list what a shop-wide erasure must find and no key of the shop's leads to: `{shop}#O` the
+//!   order and refund items, `{shop}#L` the link tokens.
 //! - `by_due` (`g4` = `{shop}#T`, range `due`, epoch seconds as a number like every timestamp
 //!   here) holds the timers that are due some time; clearing a timer removes both keys.
 //! - `by_pool` (`g5` = `{shop}#P#{reward}`) holds the codes waiting in a reward's pool; a claim
@@ -111,7 +115,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use stammkunde_domain::consent::WordingDigest;
 use stammkunde_domain::coupon::CouponCode;
 use stammkunde_domain::error::StoreError;
@@ -217,6 +221,7 @@ pub const SK_ORDER: &str = "O";
 pub const SK_DELIVERY: &str = "D";
 pub const SK_REGISTRATION: &str = "R";
 pub const SK_UNINSTALL: &str = "U";
+pub const SK_SHOP_ERASED: &str = "E";
 pub const SK_LEDGER_PREFIX: &str = "L#";
 /// The last sort key of a customer as `customer` reads it (profile `C`, then ledger `L#{position}`):
 /// `~` sorts after every digit.
@@ -328,6 +333,35 @@ pub fn shop_customers_index_value(shop: &ShopId) -> String {
     format!("{shop}#A")
 }
 
+/// The shop's orders and refunds in `by_shop` (a partition of that index beside the profiles'),
+/// for a shop-wide erasure.
+pub fn shop_orders_index_value(shop: &ShopId) -> String {
+    format!("{shop}#O")
+}
+
+/// The shop's link tokens in `by_shop`: a link's own key names no shop.
+pub fn shop_links_index_value(shop: &ShopId) -> String {
+    format!("{shop}#L")
+}
+
+/// The partition of the shop's own items (registration, uninstall, sweep marks, tombstone).
+pub fn shop_pk(shop: &ShopId) -> String {
+    format!("{shop}#S")
+}
+
+/// The tombstone of a shop erased as a whole; it stays when the rest goes.
+pub fn shop_erased_key(shop: &ShopId) -> Key {
+    Key::new(shop_pk(shop), SK_SHOP_ERASED)
+}
+
+pub fn wording_pk(shop: &ShopId) -> String {
+    format!("{shop}#W")
+}
+
+pub fn address_pk(shop: &ShopId) -> String {
+    format!("{shop}#X")
+}
+
 pub fn delivery_key(shop: &ShopId, id: &DeliveryId) -> Key {
     Key::new(format!("{shop}#D#{id}"), SK_DELIVERY)
 }
@@ -341,15 +375,15 @@ pub fn privacy_key(shop: &ShopId, kind: PrivacyRequestKind, request_ref: &str) -
 }
 
 pub fn registration_key(shop: &ShopId) -> Key {
-    Key::new(format!("{shop}#S"), SK_REGISTRATION)
+    Key::new(shop_pk(shop), SK_REGISTRATION)
 }
 
 pub fn uninstall_key(shop: &ShopId) -> Key {
-    Key::new(format!("{shop}#S"), SK_UNINSTALL)
+    Key::new(shop_pk(shop), SK_UNINSTALL)
 }
 
 pub fn sweep_mark_key(shop: &ShopId, name: &str) -> Key {
-    Key::new(format!("{shop}#S"), format!("{SK_SWEEP_MARK_PREFIX}{name}"))
+    Key::new(shop_pk(shop), format!("{SK_SWEEP_MARK_PREFIX}{name}"))
 }
 
 pub fn mail_send_key(shop: &ShopId, customer: &CustomerId, campaign: Campaign, date: NaiveDate) -> Key {
@@ -391,15 +425,25 @@ pub fn consent_record_key(shop: &ShopId, customer: &CustomerId, key: &str) -> Ke
 }
 
 pub fn wording_key(shop: &ShopId, digest: &WordingDigest) -> Key {
-    Key::new(format!("{shop}#W"), digest.as_str())
+    Key::new(wording_pk(shop), digest.as_str())
 }
 
 pub fn suppression_key(shop: &ShopId, address: &AddressDigest) -> Key {
-    Key::new(format!("{shop}#X"), address.as_str())
+    Key::new(address_pk(shop), address.as_str())
 }
 
 pub fn soft_bounces_key(shop: &ShopId, address: &AddressDigest) -> Key {
-    Key::new(format!("{shop}#X"), format!("{SK_SOFT_BOUNCES_PREFIX}{}", address.as_str()))
+    Key::new(address_pk(shop), format!("{SK_SOFT_BOUNCES_PREFIX}{}", address.as_str()))
+}
+
+/// The partition of the shop's request counters (`mail::link_request`).
+pub fn counters_pk(shop: &ShopId) -> String {
+    format!("{shop}#Z")
+}
+
+/// A request counter: its key (a digest) and its window's start, as epoch seconds.
+pub fn request_counter_key(shop: &ShopId, key: &str, window: DateTime<Utc>) -> Key {
+    Key::new(counters_pk(shop), format!("{key}#{}", window.timestamp()))
 }
 
 pub fn email_index_value(shop: &ShopId, email: &str) -> String {

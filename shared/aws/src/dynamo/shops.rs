@@ -102,4 +102,16 @@ impl ShopStore for DynamoStore {
             .map_err(|e| store_error("PutItem", e))?;
         Ok(())
     }
+
+    async fn mark_shop_erased(&self, shop: &ShopId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.mark_erased(shop, at).await
+    }
+
+    async fn shop_erased_at(&self, shop: &ShopId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.erased_at(shop).await
+    }
+
+    async fn erase_shop_batch(&self, shop: &ShopId, limit: u32) -> Result<bool, StoreError> {
+        self.erase_batch(shop, limit).await
+    }
 }

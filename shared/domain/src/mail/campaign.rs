@@ -21,10 +21,12 @@ pub enum Campaign {
     RefundNotice,
     /// The double opt-in's confirmation mail: a link to confirm the subscription asked for.
     ConsentConfirmation,
+    /// A fresh link to the preference centre, asked for on its "send me a new link" form.
+    NewLink,
 }
 
 impl Campaign {
-    pub const ALL: [Campaign; 7] = [
+    pub const ALL: [Campaign; 8] = [
         Campaign::Birthday,
         Campaign::WinBack,
         Campaign::WinBackReminder,
@@ -32,6 +34,7 @@ impl Campaign {
         Campaign::PointsExpiring,
         Campaign::RefundNotice,
         Campaign::ConsentConfirmation,
+        Campaign::NewLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Campaign {
             Campaign::PointsExpiring => "points_expiring",
             Campaign::RefundNotice => "refund_notice",
             Campaign::ConsentConfirmation => "consent_confirmation",
+            Campaign::NewLink => "new_link",
         }
     }
 
@@ -57,7 +61,7 @@ impl Campaign {
             }
             Campaign::PointsExpiring => MailClass::Points,
             // Asked for by the person: not advertising, and it must arrive at once, cap or not.
-            Campaign::RefundNotice | Campaign::ConsentConfirmation => MailClass::Transactional,
+            Campaign::RefundNotice | Campaign::ConsentConfirmation | Campaign::NewLink => MailClass::Transactional,
         }
     }
 
@@ -66,7 +70,7 @@ impl Campaign {
             Campaign::Birthday => Some(Topic::Birthday),
             Campaign::WinBack | Campaign::WinBackReminder => Some(Topic::Offers),
             Campaign::PostPurchase | Campaign::PointsExpiring => Some(Topic::PointsNews),
-            Campaign::RefundNotice | Campaign::ConsentConfirmation => None,
+            Campaign::RefundNotice | Campaign::ConsentConfirmation | Campaign::NewLink => None,
         }
     }
 
@@ -80,6 +84,8 @@ impl Campaign {
             Campaign::WinBack | Campaign::WinBackReminder | Campaign::RefundNotice => None,
             // A confirmation that comes days late is not what the person waits for on the form.
             Campaign::ConsentConfirmation => Some(2),
+            // Asked for on a form: a link that comes a day late is not what the person waits for.
+            Campaign::NewLink => Some(1),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod due;
 pub mod feedback;
 pub mod ledger_mail;
 pub mod link;
+pub mod link_request;
 pub mod rule;
 pub mod send;
 pub mod slot;
@@ -20,3 +21,7 @@ pub use campaign::{Campaign, MailClass, Topic};
 pub use contact::{LegalBasis, MailContact, Refusal, Suppression, SuppressionReason};
 pub use rule::{MailRule, MarketingBasis};
 pub use send::{DueSend, MailSend, SendState, SendStateKind};
+
+/// The header every message carries with its shop's id: how the copies we keep (the local
+/// outbox) are found for a shop-wide erasure. `List-Id` names the shop too, but may be encoded.
+pub const SHOP_HEADER: &str = "X-Stammkunde-Shop";

@@ -1,19 +1,12 @@
-//! The double opt-in's confirmation mail, sent when a subscription is requested.
-//!
-//! It goes through the same claim as every mail (send record `consent_confirmation` on the
-//! request's date): first recorded as a deferred send due now, so that if this attempt cannot
-//! send (a mailer that did not take it) the next sweep finds it in the due index and tries
-//! again; then considered at once. One request per customer and day means one confirmation mail
-//! per customer and day, however often a form is sent: a form cannot be used to flood an inbox.
+//! The double opt-in's confirmation mail, sent when a subscription is requested (see `asked`:
+//! at once, through the usual claim, one per customer and day).
 
 use chrono::NaiveDate;
 
 use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::ids::CustomerId;
-use stammkunde_domain::mail::{Campaign, MailSend, SendState};
+use stammkunde_domain::mail::Campaign;
 
-use super::send::Outcome;
-use super::sources::Candidate;
 use super::sweep::{MailSweep, MailSweepError};
 
 impl MailSweep {
@@ -26,23 +19,6 @@ impl MailSweep {
         customer: &CustomerId,
         date: NaiveDate,
     ) -> Result<bool, MailSweepError> {
-        if !shop.mail.enabled {
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        let campaign = Campaign::ConsentConfirmation;
-        let send = MailSend {
-            shop: shop.id.clone(),
-            customer_id: customer.clone(),
-            campaign,
-            date,
-            state: SendState::Deferred { due: now },
-        };
-        // Already recorded (a redelivered event): its state decides below.
-        self.mail.create_send(&send).await?;
-        let candidate = Candidate { customer_id: customer.clone(), campaign, date: Some(date) };
-        let outcome = self.consider(shop, &candidate, now).await?;
-        tracing::info!(shop = %shop.id, %customer, ?outcome, "subscription confirmation mail");
-        Ok(outcome == Outcome::Sent)
+        self.send_asked_for(shop, customer, Campaign::ConsentConfirmation, date).await
     }
 }

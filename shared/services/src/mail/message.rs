@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use stammkunde_domain::customer::Email;
 use stammkunde_domain::ids::ShopId;
-use stammkunde_domain::mail::{Campaign, MailClass};
+use stammkunde_domain::mail::{Campaign, MailClass, SHOP_HEADER};
 
 use super::render::RenderedMail;
 
@@ -65,6 +65,7 @@ pub fn build_message(envelope: &Envelope<'_>, mail: &RenderedMail) -> Result<Vec
         .subject(mail.subject.as_str())
         .date(envelope.date.timestamp())
         .message_id(format!("{}@{domain}", envelope.message_id))
+        .header(SHOP_HEADER, Raw::new(envelope.shop.as_str()))
         .header(
             "List-Id",
             Text::new(format!(

@@ -86,6 +86,7 @@ impl MailSweep {
             unsubscribe_url: links.unsubscribe_url.clone(),
             preferences_url: links.preferences_url.clone(),
             confirm_url: confirms.map(|_| links.confirm_url.clone()),
+            preferences_button: claim.campaign == Campaign::NewLink,
             objection_notice: basis == LegalBasis::ExistingCustomer,
         };
         let rendered = self.renderer.render(&view)?;
@@ -142,7 +143,8 @@ impl MailSweep {
             Campaign::PostPurchase
             | Campaign::PointsExpiring
             | Campaign::RefundNotice
-            | Campaign::ConsentConfirmation => None,
+            | Campaign::ConsentConfirmation
+            | Campaign::NewLink => None,
             Campaign::WinBackReminder => {
                 // The reminder repeats the win-back mail's code while it is valid.
                 let win_back = claim.date - Duration::days(i64::from(rule.win_back.reminder_after_days.unwrap_or(0)));

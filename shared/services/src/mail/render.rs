@@ -18,8 +18,19 @@ const TEXT_LAYOUT: &str = include_str!("../../templates/mail/mail.txt");
 
 /// The string keys of a campaign's section and of `[common]`.
 const CAMPAIGN_KEYS: [&str; 4] = ["subject", "heading", "body", "body_code"];
-const COMMON_KEYS: [&str; 10] =
-    ["greeting", "code_intro", "points", "cta", "confirm", "why", "objection", "unsubscribe", "preferences", "imprint"];
+const COMMON_KEYS: [&str; 11] = [
+    "greeting",
+    "code_intro",
+    "points",
+    "cta",
+    "confirm",
+    "open_preferences",
+    "why",
+    "objection",
+    "unsubscribe",
+    "preferences",
+    "imprint",
+];
 
 #[derive(Debug, Error)]
 pub enum RenderError {
@@ -53,6 +64,8 @@ pub struct MailView {
     pub preferences_url: String,
     /// A double opt-in's confirmation link: the mail's button, instead of the shop's.
     pub confirm_url: Option<String>,
+    /// The preference centre as the mail's button, instead of the shop (a new link asked for).
+    pub preferences_button: bool,
     /// The existing-customer exception: every mail says the customer may object.
     pub objection_notice: bool,
 }
@@ -170,6 +183,7 @@ fn data(view: &MailView) -> BTreeMap<&'static str, Value> {
         ("unsubscribe_url", Value::from(view.unsubscribe_url.as_str())),
         ("preferences_url", Value::from(view.preferences_url.as_str())),
         ("confirm_url", Value::from(view.confirm_url.as_deref())),
+        ("preferences_button", Value::from(view.preferences_button)),
         ("objection_notice", Value::from(view.objection_notice)),
     ])
 }
@@ -217,6 +231,7 @@ mod tests {
             unsubscribe_url: "https://m.example/u/tok".into(),
             preferences_url: "https://m.example/p/tok".into(),
             confirm_url: None,
+            preferences_button: false,
             objection_notice: true,
         }
     }
@@ -282,6 +297,23 @@ mod confirmation_tests {
         }
     }
 
+    #[test]
+    fn a_new_link_mail_has_the_preference_centre_as_its_button() {
+        let renderer = MailRenderer::new().unwrap_or_else(|e| panic!("{e}"));
+        for (locale, button) in
+            [(Locale::De, "Zu Ihren E-Mail-Einstellungen"), (Locale::En, "Open my email preferences")]
+        {
+            let mut view = tests_view(locale);
+            view.campaign = Campaign::NewLink;
+            view.preferences_url = "https://m.example/p/fresh".into();
+            view.preferences_button = true;
+            let mail = renderer.render(&view).unwrap_or_else(|e| panic!("{e}"));
+            assert!(mail.text.contains(&format!("{button}: https://m.example/p/fresh")), "{}", mail.text);
+            assert!(mail.html.contains(button), "{}", mail.html);
+            assert!(!mail.text.contains("https://shop.example/") && !mail.text.contains("120"), "{}", mail.text);
+        }
+    }
+
     fn tests_view(locale: Locale) -> MailView {
         MailView {
             campaign: Campaign::ConsentConfirmation,
@@ -301,6 +333,7 @@ mod confirmation_tests {
             unsubscribe_url: "https://m.example/u/tok".into(),
             preferences_url: "https://m.example/p/tok".into(),
             confirm_url: None,
+            preferences_button: false,
             objection_notice: false,
         }
     }
@@ -333,6 +366,7 @@ mod ledger_mail_tests {
                     unsubscribe_url: "https://m.example/u/t".into(),
                     preferences_url: "https://m.example/p/t".into(),
                     confirm_url: None,
+                    preferences_button: campaign == Campaign::NewLink,
                     objection_notice: false,
                 };
                 let mail = renderer.render(&view).unwrap_or_else(|e| panic!("{campaign} {locale:?}: {e}"));

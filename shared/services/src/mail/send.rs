@@ -166,12 +166,13 @@ impl MailSweep {
                 let sent = self.mail.send(&shop.id, &customer.profile.customer_id, Campaign::WinBack, win_back).await?;
                 sent.filter(|s| matches!(s.state, SendState::Sent { .. })).map(|_| date)
             }
-            // Scheduled as deferred sends (from ledger entries, or a subscription request): no
-            // index finds them otherwise.
+            // Scheduled as deferred sends (from ledger entries, a subscription request or a link
+            // request): no index finds them otherwise.
             Campaign::PostPurchase
             | Campaign::PointsExpiring
             | Campaign::RefundNotice
-            | Campaign::ConsentConfirmation => None,
+            | Campaign::ConsentConfirmation
+            | Campaign::NewLink => None,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod codes;
 mod consent;
+mod counters;
 mod customers;
 mod deliveries;
 mod erasure;
@@ -12,11 +13,13 @@ mod mail;
 mod orders;
 mod refunds;
 mod round_trips;
+mod shop_erasure;
 mod shops;
 mod timers;
 
 pub use codes::*;
 pub use consent::*;
+pub use counters::*;
 pub use customers::*;
 pub use deliveries::*;
 pub use erasure::*;
@@ -26,6 +29,7 @@ pub use mail::*;
 pub use orders::*;
 pub use refunds::*;
 pub use round_trips::*;
+pub use shop_erasure::*;
 pub use shops::*;
 pub use timers::*;
 

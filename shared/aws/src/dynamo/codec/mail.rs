@@ -38,7 +38,8 @@ use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStat
 use super::{key_item, n, s, strings, time, Item, Reader};
 use crate::dynamo::schema::{
     customer_from_pk, deferred_index_value, deferred_order_value, link_key, mail_contact_key, mail_send_from_sk,
-    mail_send_key, suppression_key, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, TTL_ATTRIBUTE,
+    mail_send_key, shop_links_index_value, suppression_key, BY_SHOP, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK,
+    TTL_ATTRIBUTE,
 };
 
 pub(crate) const STATE: &str = "st";
@@ -277,6 +278,8 @@ pub(crate) fn decode_contact(item: &Item) -> Result<MailContact, StoreError> {
 pub(crate) fn encode_link(digest: &str, link: &LinkToken) -> Item {
     let mut item = key_item(&link_key(digest));
     item.insert(LINK_SHOP.into(), s(link.shop.as_str()));
+    // Listed for a shop-wide erasure: the link's key names no shop.
+    item.insert(BY_SHOP.attribute.into(), s(shop_links_index_value(&link.shop)));
     item.insert(LINK_CUSTOMER.into(), s(link.customer_id.as_str()));
     item.insert(LINK_ISSUED_AT.into(), time(link.issued_at));
     item.insert(TTL_ATTRIBUTE.into(), time(link.expires_at));

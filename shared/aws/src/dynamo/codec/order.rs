@@ -1,7 +1,7 @@
 //! Order items (`sk = O`): `v` version sort key (the guard), `vt` exact `updated_at` only when `v`
 //! cannot carry it (sub-microsecond), `p` platform, `n` number, `c` customer, `cu` currency, `ti`
 //! taxes included, `l` lines, `sh` shipping, `ps` payment, `x` cancelled, `dc` discount codes,
-//! `pa` placed_at, and where the platform gives them `pd` paid_at, `fa` fulfilled_at, `tm` the
+//! `pa` placed_at, `g7` the shop's order listing (for a shop-wide erasure), and where the platform gives them `pd` paid_at, `fa` fulfilled_at, `tm` the
 //! order's total.
 //!
 //! Lines are one compact JSON string of arrays `[line, product, quantity, amount, tax]`: a
@@ -15,7 +15,7 @@ use stammkunde_domain::money::Currency;
 use stammkunde_domain::order::{Order, OrderLine, OrderVersion, PaymentState, Platform};
 
 use super::{key_item, n, s, strings, time, Item, Reader};
-use crate::dynamo::schema::order_key;
+use crate::dynamo::schema::{order_key, shop_orders_index_value, BY_SHOP};
 
 pub(crate) const VERSION: &str = "v";
 const VERSION_TIME: &str = "vt";
@@ -38,6 +38,8 @@ type LineTuple = (LineId, Option<String>, u32, i64, i64);
 
 pub(crate) fn encode_order(order: &Order) -> Result<Item, StoreError> {
     let mut item = key_item(&order_key(&order.shop, &order.order_id));
+    // Listed for a shop-wide erasure: no other key of the shop leads to its orders.
+    item.insert(BY_SHOP.attribute.into(), s(shop_orders_index_value(&order.shop)));
     let version = order.version.sort_key();
     if decode_version(&version, None).ok() != Some(order.version) {
         item.insert(VERSION_TIME.into(), time(order.version.updated_at));

@@ -1,13 +1,14 @@
 //! Refund items (`sk = F#{refund}` in the order's partition): `ct` created_at, `l` the lines as
 //! one compact JSON string of `[line, quantity]` pairs (left out when there are none), `am` the
-//! amount of a refund that reports only money.
+//! amount of a refund that reports only money, `g7` the shop's order listing (for a shop-wide
+//! erasure).
 
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{LineId, OrderId, RefundId, ShopId};
 use stammkunde_domain::refund::{Refund, RefundLine};
 
 use super::{key_item, n, s, time, Item, Reader};
-use crate::dynamo::schema::{refund_key, SK, SK_REFUND_PREFIX};
+use crate::dynamo::schema::{refund_key, shop_orders_index_value, BY_SHOP, SK, SK_REFUND_PREFIX};
 
 const CREATED_AT: &str = "ct";
 const LINES: &str = "l";
@@ -15,6 +16,8 @@ const AMOUNT: &str = "am";
 
 pub(crate) fn encode_refund(refund: &Refund) -> Result<Item, StoreError> {
     let mut item = key_item(&refund_key(&refund.shop, &refund.order_id, &refund.refund_id));
+    // Listed with the orders: a refund can arrive before (or without) its order.
+    item.insert(BY_SHOP.attribute.into(), s(shop_orders_index_value(&refund.shop)));
     item.insert(CREATED_AT.into(), time(refund.created_at));
     if !refund.lines.is_empty() {
         let lines: Vec<(&LineId, u32)> = refund.lines.iter().map(|l| (&l.line_id, l.quantity)).collect();
