@@ -17,6 +17,7 @@ pub mod mailing;
 pub mod moto;
 pub mod orders;
 pub mod procfs;
+pub mod runner;
 pub mod shop;
 pub mod stats;
 pub mod table;

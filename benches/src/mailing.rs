@@ -34,7 +34,12 @@ pub const OUTBOX_DIR: &str = "outbox";
 /// paces itself below; set far above what one sweep can send, so the pacer never waits and the
 /// figure is the sweep's own speed.
 pub fn config(sends_per_second_max: u32) -> BenchResult<AppConfig> {
-    let toml = format!(
+    Ok(AppConfig::from_toml(&config_toml_with_mail(sends_per_second_max))?)
+}
+
+/// `config` as TOML, for a runner's `STAMMKUNDE_CONFIG`.
+pub fn config_toml_with_mail(sends_per_second_max: u32) -> String {
+    format!(
         r#"{}
 [[shops.rewards]]
 id = "{BIRTHDAY_REWARD}"
@@ -65,8 +70,7 @@ reward = "{BIRTHDAY_REWARD}"
 reward = "{WIN_BACK_REWARD}"
 "#,
         config_toml()
-    );
-    Ok(AppConfig::from_toml(&toml)?)
+    )
 }
 
 /// The store, the outbox and the mail sweep over them.

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,10 +27,10 @@ use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinSet;
 
 use stammkunde_bench::args::{options_or_exit, Flags};
-use stammkunde_bench::child::ChildGuard;
 use stammkunde_bench::client::Connection;
 use stammkunde_bench::machine::{fsync_probe, FSYNC_PROBES};
 use stammkunde_bench::orders::OrderBodies;
+use stammkunde_bench::runner::Server;
 use stammkunde_bench::shop::{config_toml, shopify_signature, API_KEY, POINTS_PER_ORDER, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{kib, mib, ms, thousands, Latencies, Summary};
 use stammkunde_bench::table::Table;
@@ -60,7 +60,6 @@ const CONNECTIONS_MAX: usize = 1024;
 const PHASE_SECONDS_MAX: u64 = 60;
 /// A duplicate repeats one of the last this many new deliveries, as a platform retry would.
 const DUPLICATE_WINDOW: u64 = 10_000;
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
 const UNEXPECTED_SHOWN_MAX: usize = 5;
 /// The SQLite writer thread's name (`shared/store-sqlite/src/writer.rs`).
 const WRITER_THREAD: &str = "sqlite-writer";
@@ -122,7 +121,7 @@ async fn run(options: Options) -> BenchResult<()> {
     // Every group commit pays one fsync, and each new delivery waits for three commits in a row
     // (its ingest, its ledger append, its timer).
     let fsync = fsync_probe(&options.data_parent)?.summary();
-    let server = Server::start(&options.runner, &options.data_parent).await?;
+    let server = Server::start(&options.runner, &options.data_parent, &config_toml()).await?;
     print_setup(&options, &server, &bodies, &fsync);
     let load = Arc::new(Load {
         bodies,
@@ -166,67 +165,6 @@ async fn run(options: Options) -> BenchResult<()> {
         }
         Err(e) => Err(format!("CORRECTNESS CHECK FAILED: {e}").into()),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server under test.
-
-struct Server {
-    child: ChildGuard,
-    addr: SocketAddr,
-    data_dir: PathBuf,
-    runner: PathBuf,
-    // Removed (with the database) when the benchmark ends.
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(runner: &Path, data_parent: &Path) -> BenchResult<Server> {
-        if !runner.is_file() {
-            return Err(format!(
-                "runner binary {} not found; build it first: cargo build --release --bin stammkunde",
-                runner.display()
-            )
-            .into());
-        }
-        let dir = tempfile::Builder::new().prefix("stammkunde-bench-").tempdir_in(data_parent)?;
-        let config = dir.path().join("stammkunde.toml");
-        std::fs::write(&config, config_toml())?;
-        let data_dir = dir.path().join("data");
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let mut command = Command::new(runner);
-        command
-            .env("STAMMKUNDE_CONFIG", &config)
-            .env("STAMMKUNDE_DATA_DIR", &data_dir)
-            .env("STAMMKUNDE_ADDR", addr.to_string())
-            .env("RUST_LOG", "warn")
-            .env_remove("STAMMKUNDE_PUBLIC_URL");
-        let mut child = ChildGuard::spawn(command, &dir.path().join("runner.log"))?;
-        wait_until_healthy(addr, &mut child).await?;
-        Ok(Server { child, addr, data_dir, runner: runner.to_path_buf(), _dir: dir })
-    }
-}
-
-fn free_port() -> BenchResult<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
-async fn wait_until_healthy(addr: SocketAddr, child: &mut ChildGuard) -> BenchResult<()> {
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    while Instant::now() < deadline {
-        if let Some(status) = child.exited() {
-            return Err(format!("the runner exited at start-up ({status}):\n{}", child.log_tail()).into());
-        }
-        if let Ok(mut connection) = Connection::open(addr).await {
-            let answer = connection.send(Method::GET, "/health", &[], Bytes::new()).await;
-            if answer.is_ok_and(|a| a.status == StatusCode::OK) {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Err(format!("the runner did not answer /health within {STARTUP_TIMEOUT:?}:\n{}", child.log_tail()).into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,7 +493,7 @@ async fn verify(server: &Server, load: &Load, all: &Tally) -> BenchResult<Vec<St
         thousands(all.duplicate),
         thousands(all.sent_duplicates)
     )];
-    lines.push(verify_database(&server.data_dir.join("stammkunde.sqlite3"), originals)?);
+    lines.push(verify_database(&server.database(), originals)?);
     lines.push(verify_api(server.addr, load, originals).await?);
     Ok(lines)
 }
