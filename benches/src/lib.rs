@@ -24,6 +24,7 @@ pub mod table;
 pub mod tasks;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// Errors keep their cause chain (`source`); `main` prints all of it.
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
@@ -42,6 +43,30 @@ pub fn print_error(program: &str, error: &BenchError) {
     while let Some(cause) = source {
         eprintln!("  caused by: {cause}");
         source = cause.source();
+    }
+}
+
+/// A benchmark's `main`: its options (or the usage, for `--help` and bad flags), then `run` on a
+/// multi-threaded runtime; an error is printed with its causes and exits non-zero.
+pub fn run_main<O, F>(program: &str, usage: &str, options: BenchResult<Option<O>>, run: impl FnOnce(O) -> F) -> ExitCode
+where
+    F: std::future::Future<Output = BenchResult<()>>,
+{
+    let options = match args::options_or_exit(program, usage, options) {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let done = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(BenchError::from)
+        .and_then(|runtime| runtime.block_on(run(options)));
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            print_error(program, &e);
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -235,42 +235,9 @@ async fn erasure_on_dynamodb_leaves_no_marker_in_any_item() {
     let shop = ShopId::parse(SHOP).unwrap_or_else(|e| panic!("{e}"));
     let customer = CustomerId::parse(CANARY).unwrap_or_else(|e| panic!("{e}"));
     let now = at("2026-05-04T10:00:00Z");
-    let profile = CustomerProfile {
-        shop: shop.clone(),
-        customer_id: customer.clone(),
-        email: Some(Email::parse(&canary_address()).unwrap_or_else(|e| panic!("{e}"))),
-        first_name: Some(format!("{MARKER}-Vorname")),
-        last_name: Some(format!("{MARKER}-Nachname")),
-        locale: Some("de".into()),
-        country: Some("DE".into()),
-        birthday: Birthday::new(7, 14, Some(1990)).ok(),
-        accepts_email_marketing: Some(true),
-        source_updated_at: Some(now),
-    };
-    let delivery = DeliveryRecord {
-        shop: shop.clone(),
-        ids: vec![DeliveryId::parse("canary-profile").unwrap_or_else(|e| panic!("{e}"))],
-        topic: "customers/create".into(),
-        received_at: now,
-        expires_at: now + chrono::Duration::days(7),
-    };
-    store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e:?}"));
+    store_marked(&store, &shop, CANARY, MARKER).await;
     let contact = MailContact { double_opt_in_at: Some(now), ..MailContact::default() };
     store.put_contact(&shop, &customer, &contact).await.unwrap_or_else(|e| panic!("{e:?}"));
-    let record = ConsentRecord {
-        shop: shop.clone(),
-        customer_id: customer.clone(),
-        key: "subscription-request:2026-05-04".into(),
-        at: now,
-        topic: None,
-        action: ConsentAction::Requested,
-        method: ConsentMethod::SignupForm,
-        source: "https://kaffee.example/newsletter".into(),
-        wording: Some(WordingDigest::of(Locale::De, "Ja.")),
-        actor: Actor::of_request("198.51.100.77".parse().ok(), Some(&format!("{MARKER}-Browser/1.0"))),
-        basis: ConsentBasis::Consent,
-    };
-    store.record_consent(&record).await.unwrap_or_else(|e| panic!("{e:?}"));
     let scan = || async {
         let items = client.scan().table_name(&table).send().await.unwrap_or_else(|e| panic!("{e:?}")).items;
         format!("{:?}", items.unwrap_or_default()).to_lowercase()

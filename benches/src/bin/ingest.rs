@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinSet;
 
-use stammkunde_bench::args::{options_or_exit, Flags};
+use stammkunde_bench::args::Flags;
 use stammkunde_bench::client::Connection;
 use stammkunde_bench::machine::{fsync_probe, FSYNC_PROBES};
 use stammkunde_bench::orders::OrderBodies;
@@ -34,7 +34,7 @@ use stammkunde_bench::runner::Server;
 use stammkunde_bench::shop::{config_toml, shopify_signature, API_KEY, POINTS_PER_ORDER, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{kib, mib, ms, thousands, Latencies, Summary};
 use stammkunde_bench::table::Table;
-use stammkunde_bench::{mix64, print_error, procfs, workspace_root, BenchResult};
+use stammkunde_bench::{mix64, procfs, run_main, workspace_root, BenchResult};
 
 const FLAGS: [&str; 7] = [
     "--runner",
@@ -75,18 +75,7 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options_or_exit("ingest", USAGE, options()) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    match runtime.block_on(run(options)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            print_error("ingest", &e);
-            ExitCode::FAILURE
-        }
-    }
+    run_main("ingest", USAGE, options(), run)
 }
 
 fn options() -> BenchResult<Option<Options>> {

@@ -30,14 +30,14 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use stammkunde_aws::dynamo::schema::{delivery_key, order_key, Key};
-use stammkunde_bench::args::{options_or_exit, Flags};
+use stammkunde_bench::args::Flags;
 use stammkunde_bench::child::ChildGuard;
 use stammkunde_bench::moto::{sdk_config, REGION};
 use stammkunde_bench::orders::ORDERS_PAID;
 use stammkunde_bench::shop::{config_toml, shopify_signature, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{mib, ms, Latencies};
 use stammkunde_bench::table::Table;
-use stammkunde_bench::{print_error, procfs, workspace_root, BenchResult};
+use stammkunde_bench::{procfs, run_main, workspace_root, BenchResult};
 use stammkunde_domain::ids::{DeliveryId, OrderId, ShopId};
 
 const FUNCTIONS: [&str; 7] =
@@ -72,18 +72,7 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options_or_exit("lambda_artifacts", USAGE, options()) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    match runtime.block_on(run(options)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            print_error("lambda_artifacts", &e);
-            ExitCode::FAILURE
-        }
-    }
+    run_main("lambda_artifacts", USAGE, options(), run)
 }
 
 fn options() -> BenchResult<Option<Options>> {

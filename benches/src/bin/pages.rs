@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-use stammkunde_bench::args::{options_or_exit, Flags};
+use stammkunde_bench::args::Flags;
 use stammkunde_bench::client::Connection;
 use stammkunde_bench::mailing::config_toml_with_mail;
 use stammkunde_bench::orders::OrderBodies;
@@ -35,7 +35,7 @@ use stammkunde_bench::runner::Server;
 use stammkunde_bench::shop::{shopify_signature, SHOP_DOMAIN, SHOP_ID, TOPIC};
 use stammkunde_bench::stats::{mib, ms, thousands, Latencies};
 use stammkunde_bench::table::Table;
-use stammkunde_bench::{mix64, print_error, procfs, workspace_root, BenchResult};
+use stammkunde_bench::{mix64, procfs, run_main, workspace_root, BenchResult};
 use stammkunde_domain::clock::SystemClock;
 use stammkunde_domain::ids::{CustomerId, ShopId};
 use stammkunde_domain::mail::link::{digest, LinkToken};
@@ -64,18 +64,7 @@ struct Options {
 }
 
 fn main() -> ExitCode {
-    let options = match options_or_exit("pages", USAGE, options()) {
-        Ok(options) => options,
-        Err(code) => return code,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    match runtime.block_on(run(options)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            print_error("pages", &e);
-            ExitCode::FAILURE
-        }
-    }
+    run_main("pages", USAGE, options(), run)
 }
 
 fn options() -> BenchResult<Option<Options>> {
@@ -170,15 +159,27 @@ async fn run(options: Options) -> BenchResult<()> {
     for &connections in &options.concurrencies {
         let label = format!("views, closed loop, {connections} conns");
         views.push(
-            measure(pid, label, connections, closed_views(server.addr, &links, connections, options.phase)).await?,
+            measure(pid, label, connections, load_views(server.addr, &links, Pace::Closed, connections, options.phase))
+                .await?,
         );
     }
     let peak = views.iter().map(Phase::rate).fold(0.0, f64::max);
     let rate = (peak / 2.0).max(1.0);
     let connections = options.concurrencies.iter().copied().max().unwrap_or(16);
     let label = format!("views, open loop @ {} /s", thousands(rate as u64));
-    let open =
-        measure(pid, label, connections, open_views(server.addr, &links, rate, connections, options.phase)).await?;
+    let open = measure(
+        pid,
+        label,
+        connections,
+        load_views(
+            server.addr,
+            &links,
+            Pace::Open { rate, total: (rate * options.phase.as_secs_f64()) as u64 },
+            connections,
+            options.phase,
+        ),
+    )
+    .await?;
     let save_connections = options.concurrencies[0];
     let label = format!("saves, closed loop, {save_connections} conns");
     let saves =
@@ -295,38 +296,22 @@ async fn view(connection: &mut Connection, path: &str, from: Instant, tally: &mu
     Ok(())
 }
 
-async fn closed_views(
-    addr: SocketAddr,
-    links: &Arc<Links>,
-    connections: usize,
-    phase: Duration,
-) -> BenchResult<(Tally, Duration)> {
-    let start = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let mut tasks = JoinSet::new();
-    for _ in 0..connections {
-        let (links, next) = (Arc::clone(links), Arc::clone(&next));
-        tasks.spawn(async move {
-            let mut connection = Connection::open(addr).await?;
-            let mut tally = Tally::default();
-            while start.elapsed() < phase {
-                let path = links.path(mix64(next.fetch_add(1, Ordering::Relaxed)));
-                view(&mut connection, &path, Instant::now(), &mut tally).await?;
-            }
-            BenchResult::Ok(tally)
-        });
-    }
-    Ok((join(tasks).await?, start.elapsed()))
+/// When a connection sends its next view: as soon as the last page came (closed loop, for the
+/// phase), or at view *i*'s intended time `start + i / rate` (open loop, `total` views; latency
+/// counts from that time, so a stall counts against every view behind it).
+#[derive(Clone, Copy)]
+enum Pace {
+    Closed,
+    Open { rate: f64, total: u64 },
 }
 
-async fn open_views(
+async fn load_views(
     addr: SocketAddr,
     links: &Arc<Links>,
-    rate: f64,
+    pace: Pace,
     connections: usize,
     phase: Duration,
 ) -> BenchResult<(Tally, Duration)> {
-    let total = (rate * phase.as_secs_f64()) as u64;
     let start = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
@@ -337,12 +322,16 @@ async fn open_views(
             let mut tally = Tally::default();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return BenchResult::Ok(tally);
-                }
-                let due = start + Duration::from_secs_f64(i as f64 / rate);
-                tokio::time::sleep_until(due.into()).await;
-                view(&mut connection, &links.path(mix64(i)), due, &mut tally).await?;
+                let from = match pace {
+                    Pace::Closed if start.elapsed() < phase => Instant::now(),
+                    Pace::Open { rate, total } if i < total => {
+                        let due = start + Duration::from_secs_f64(i as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    _ => return BenchResult::Ok(tally),
+                };
+                view(&mut connection, &links.path(mix64(i)), from, &mut tally).await?;
             }
         });
     }
