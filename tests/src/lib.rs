@@ -544,7 +544,7 @@ pub async fn moto_sdk_config() -> aws_config::SdkConfig {
              AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
         );
     }
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    stammkunde_aws::load_sdk_config().await
 }
 
 /// A DynamoDB client for moto_server (see `moto_sdk_config`).

@@ -1480,7 +1480,7 @@ fn the_ledger_on_dynamodb_agrees_with_a_plain_model_after_every_step() {
     }
     // One runtime for the client and every case: the SDK's connections belong to the runtime.
     let runtime = runtime();
-    let config = runtime.block_on(aws_config::load_defaults(aws_config::BehaviorVersion::latest()));
+    let config = runtime.block_on(stammkunde_aws::load_sdk_config());
     let backend = Backend::Dynamo(aws_sdk_dynamodb::Client::new(&config));
     run_cases(&runtime, &backend, DYNAMO_CASES, DYNAMO_STEPS_MAX, "DynamoDB");
 }

@@ -8,7 +8,6 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use stammkunde_aws::dynamo::{create_table, DynamoStore};
 use stammkunde_aws::SesMailer;
 use stammkunde_domain::clock::FixedClock;
@@ -68,7 +67,7 @@ async fn stored_raw(message_id: &str) -> String {
 
 #[tokio::test]
 async fn birthday_mails_through_ses_carry_the_unsubscribe_and_list_headers_in_german_and_english() {
-    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sdk = stammkunde_aws::load_sdk_config().await;
     assert!(std::env::var_os("AWS_ENDPOINT_URL").is_some(), "these tests run against moto_server");
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("stammkunde-ses-mail-{:016x}", rand::random::<u64>());

@@ -9,7 +9,7 @@
 //! A missing variable or an unreadable configuration fails the cold start with a clear message,
 //! rather than every request.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use std::sync::Arc;
 use thiserror::Error;
@@ -63,7 +63,7 @@ fn required(name: &'static str) -> Result<String, EnvironmentError> {
 impl LambdaEnvironment {
     pub async fn load() -> Result<LambdaEnvironment, EnvironmentError> {
         let names = ResourceNames::from_env()?;
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let sdk = crate::sdk::load_sdk_config().await;
         LambdaEnvironment::connect(sdk, names, Vec::new()).await
     }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dynamo;
 mod environment;
 pub mod eventbridge;
+mod sdk;
 mod sdk_error;
 pub mod ses;
 
@@ -14,4 +15,5 @@ pub use config::{load_app_config, ConfigLoadError};
 pub use dynamo::{wru_for_item, DynamoStore};
 pub use environment::{EnvironmentError, LambdaEnvironment, ResourceNames};
 pub use eventbridge::EventBridgeBus;
+pub use sdk::{load_sdk_config, sdk_loader};
 pub use ses::SesMailer;

@@ -71,7 +71,7 @@ impl HttpShopwareAdmin {
     async fn client(&self) -> Result<&HttpsClient, ShopApiError> {
         self.client
             .get_or_try_init(|| async {
-                let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
                 let connector = hyper_rustls::HttpsConnectorBuilder::new()
                     .with_provider_and_native_roots(provider)
                     .map_err(|e| unreachable_because("no TLS root certificates", e))?

@@ -10,7 +10,7 @@
 //! ```
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use stammkunde_aws::dynamo::{create_table, DynamoStore};
 
 /// The SDK config from the environment. Panics (fails the test, never skips it) when no local
@@ -23,7 +23,7 @@ pub async fn sdk_config() -> SdkConfig {
              AWS_REGION=eu-central-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
         );
     }
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    stammkunde_aws::load_sdk_config().await
 }
 
 /// `{prefix}-{random}`: a name no other test or earlier run uses.
