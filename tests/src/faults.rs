@@ -412,6 +412,10 @@ impl MailStore for FaultyStore {
         self.call("MailStore::due_sends", self.inner.due_sends(shop, now, page)).await
     }
 
+    async fn flagged_sends(&self, shop: &ShopId, page: PageRequest) -> Result<Page<MailSend>, StoreError> {
+        self.call("MailStore::flagged_sends", self.inner.flagged_sends(shop, page)).await
+    }
+
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {
         self.call("MailStore::contact", self.inner.contact(shop, customer)).await
     }

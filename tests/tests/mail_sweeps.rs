@@ -376,6 +376,27 @@ async fn a_claim_never_confirmed_is_flagged_for_review_after_its_lease_and_never
         assert_eq!(mail_sweep_at(&app, at(&format!("2026-06-15T{hour:02}:05:00Z"))).await["sent"], 0);
     }
     assert!(outbox(&app).is_empty(), "nothing was sent, and nothing with a new code");
+
+    // The merchant finds it through the API, and only it; a bad page request is a 400.
+    let answer = app.get(&format!("/api/shops/{SHOP}/mail/flagged"), &bearer(MAIL_API_KEY)).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let expected = serde_json::json!({
+        "sends": [{
+            "customer_id": "anna",
+            "campaign": "birthday",
+            "date": "2026-06-15",
+            "claimed_at": "2026-06-15T07:05:00Z",
+            "flagged_at": "2026-06-15T08:05:00Z",
+            "code": null,
+        }],
+        "next": null,
+    });
+    assert_eq!(answer.body, expected);
+    assert_eq!(app.get(&format!("/api/shops/{SHOP}/mail/flagged"), &[]).await.status, 401);
+    for query in ["limit=0", "limit=501", "limit=x", "cursor=%00", "cursor=eA"] {
+        let answer = app.get(&format!("/api/shops/{SHOP}/mail/flagged?{query}"), &bearer(MAIL_API_KEY)).await;
+        assert_eq!(answer.status, 400, "{query}: {:?}", answer.body);
+    }
 }
 
 /// The birthday the merchant API shows for a customer of the mail shop.

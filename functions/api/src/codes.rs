@@ -93,7 +93,7 @@ fn row(c: &Coupon) -> String {
     )
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key == name).then(|| percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned())

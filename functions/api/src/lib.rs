@@ -15,6 +15,7 @@
 //! | `POST /api/shops/{shop}/reviews` | a review published or unpublished |
 //! | `POST /api/shops/{shop}/rewards/{reward}/codes` | codes made in the shop, into the reward's pool |
 //! | `GET /api/shops/{shop}/codes.csv` | every code, for import into the shop and for the books |
+//! | `GET /api/shops/{shop}/mail/flagged` | mail sends flagged for review (sender died mid-send), paged |
 //!
 //! `{customer}` is the platform's customer id, percent-encoded if it holds `/`. A wrong or missing
 //! key, or an unknown shop, is 401; a customer of another shop is 404, exactly like one that does
@@ -26,6 +27,7 @@ mod birthdays;
 mod body;
 mod codes;
 mod consent;
+mod flagged;
 mod privacy;
 mod reads;
 mod replies;
@@ -95,6 +97,7 @@ impl ApiService {
             Route::Reviews => self.review(shop, body).await?,
             Route::RewardCodes(reward) => self.import_codes(shop, &reward, body).await?,
             Route::CodesCsv => return self.codes_csv(shop, request.uri().query()).await,
+            Route::FlaggedSends => self.flagged_sends(shop, request.uri().query()).await?,
         };
         Ok(reply.into_response())
     }

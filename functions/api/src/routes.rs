@@ -19,15 +19,19 @@ pub(crate) enum Route {
     Reviews,
     RewardCodes(RewardId),
     CodesCsv,
+    FlaggedSends,
 }
 
 impl Route {
     /// The one method each route answers.
     pub fn method(&self) -> Method {
         match self {
-            Route::Customer(_) | Route::Ledger(_) | Route::Consents(_) | Route::Export(_) | Route::CodesCsv => {
-                Method::GET
-            }
+            Route::Customer(_)
+            | Route::Ledger(_)
+            | Route::Consents(_)
+            | Route::Export(_)
+            | Route::CodesCsv
+            | Route::FlaggedSends => Method::GET,
             Route::Subscriptions
             | Route::Erasure(_)
             | Route::Adjustments(_)
@@ -76,6 +80,7 @@ pub(crate) fn parse(path: &str) -> Result<(ShopId, Route), Reply> {
         ["reviews"] => Route::Reviews,
         ["rewards", r, "codes"] => Route::RewardCodes(RewardId::parse(&decode(r)?).map_err(|_| no_route())?),
         ["codes.csv"] => Route::CodesCsv,
+        ["mail", "flagged"] => Route::FlaggedSends,
         _ => return Err(no_route()),
     };
     Ok((shop, route))

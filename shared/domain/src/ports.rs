@@ -369,6 +369,12 @@ pub trait MailStore: Send + Sync {
         page: PageRequest,
     ) -> Result<Page<DueSend>, StoreError>;
 
+    /// The shop's records flagged for review (`SendState::Review`: a claim whose sender died
+    /// before confirming, so the mail may or may not have gone out): what a person must look at,
+    /// and nothing else. Ordered by customer (a customer's records in any order), and paged
+    /// exactly: no record twice, none skipped.
+    async fn flagged_sends(&self, shop: &ShopId, page: PageRequest) -> Result<Page<MailSend>, StoreError>;
+
     /// The customer's mail settings; `None` if they never set any (the defaults apply).
     async fn contact(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError>;
     /// Stores the settings as given, whatever is stored: for imports and seeding. What a person

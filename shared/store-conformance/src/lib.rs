@@ -148,6 +148,7 @@ macro_rules! mail_conformance_tests {
             due_sends_lists_deferred_records_and_claims_past_their_lease_earliest_first_in_their_shop_only,
             a_link_token_is_found_by_its_digest_only,
             deferred_pages_return_every_due_record_exactly_once,
+            flagged_sends_lists_exactly_the_shops_records_flagged_for_review_page_by_page,
             mail_settings_round_trip_and_the_last_write_wins,
             a_guarded_settings_write_applies_only_to_the_revision_it_read,
             concurrent_guarded_settings_writes_from_one_read_apply_exactly_one,

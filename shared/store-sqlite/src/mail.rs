@@ -212,6 +212,48 @@ fn due_sends(conn: &Connection, shop: &ShopId, now: &str, page: &PageRequest) ->
     Ok(Page { items: sends.into_iter().map(|(_, send)| send).collect(), next })
 }
 
+/// A flagged-send cursor: the last row's (customer, campaign, date), apart by spaces (none of
+/// them holds one).
+fn flagged_cursor(send: &MailSend) -> String {
+    codec::cursor_from(&format!("{} {} {}", send.customer_id, send.campaign, codec::date_key(send.date)))
+}
+
+fn parse_flagged_cursor(cursor: &str) -> Result<[String; 3], StoreError> {
+    let text = codec::cursor_key(cursor)?;
+    match text.split(' ').collect::<Vec<_>>().as_slice() {
+        [customer, campaign, date] => Ok([(*customer).to_owned(), (*campaign).to_owned(), (*date).to_owned()]),
+        _ => Err(corrupt("page cursor", "not a flagged-send cursor")),
+    }
+}
+
+fn flagged_sends(conn: &Connection, shop: &ShopId, page: &PageRequest) -> Result<Page<MailSend>, StoreError> {
+    let limit = page.limit.clamp(1, PAGE_LIMIT_MAX);
+    // "" sorts before every value: no cursor starts at the first.
+    let after = page.cursor.as_deref().map(parse_flagged_cursor).transpose()?.unwrap_or_default();
+    let fetch = i64::from(limit) + 1;
+    // `state = 'review'` as a literal, so the partial index `mail_sends_flagged` applies.
+    let rows: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT customer_id, body FROM mail_sends
+             WHERE shop = ?1 AND state = 'review' AND (customer_id, campaign, date) > (?2, ?3, ?4)
+             ORDER BY customer_id, campaign, date LIMIT ?5",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_map(params![shop.as_str(), after[0], after[1], after[2], fetch], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+                .collect()
+        })
+        .or_store("reading flagged sends")?;
+    let mut sends =
+        rows.iter().map(|(customer, body)| decode_send(shop, customer, body)).collect::<Result<Vec<_>, _>>()?;
+    let more = sends.len() > limit as usize;
+    sends.truncate(limit as usize);
+    let next = if more { sends.last().map(flagged_cursor) } else { None };
+    Ok(Page { items: sends, next })
+}
+
 fn read_contact(conn: &Connection, shop: &ShopId, customer: &CustomerId) -> Result<Option<MailContact>, StoreError> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM mail_contacts WHERE shop = ?1 AND customer_id = ?2")
@@ -290,6 +332,10 @@ impl MailStore for SqliteStore {
     ) -> Result<Page<DueSend>, StoreError> {
         let now = codec::timestamp(&now)?;
         self.readers.read(|conn| due_sends(conn, shop, &now, &page))
+    }
+
+    async fn flagged_sends(&self, shop: &ShopId, page: PageRequest) -> Result<Page<MailSend>, StoreError> {
+        self.readers.read(|conn| flagged_sends(conn, shop, &page))
     }
 
     async fn put_link(&self, digest: &str, link: &LinkToken) -> Result<(), StoreError> {

@@ -58,7 +58,7 @@
 //! | customer profile | `{shop}#C#{customer}` | `C` | `g1`, `g2`, `g3` while not deleted; `g7` always |
 //! | ledger entry | `{shop}#C#{customer}` | `L#{position:010}` | |
 //! | timer | `{shop}#C#{customer}` | `T` | `g4` + `due` while a timer is due |
-//! | mail send record | `{shop}#C#{customer}` | `M#{campaign}#{YYYY-MM-DD}` | `g8` + `g9` while deferred |
+//! | mail send record | `{shop}#C#{customer}` | `M#{campaign}#{YYYY-MM-DD}` | `g8` + `g9` while deferred or claimed; `g7` = `{shop}#V` while flagged for review |
 //! | mail settings | `{shop}#C#{customer}` | `MC` | |
 //! | consent record | `{shop}#C#{customer}` | `Q#{record key}` | |
 //! | order | `{shop}#O#{order}` | `O` | `g7` = `{shop}#O` |
@@ -84,7 +84,8 @@
 //!   recalculations. Customers known only from ledger entries (no profile item) are not in it;
 //!   through ingest every customer with an order has a profile item. Two more partitions of it
 //!   list what a shop-wide erasure must find and no key of the shop's leads to: `{shop}#O` the
-//!   order and refund items, `{shop}#L` the link tokens.
+//!   order and refund items, `{shop}#L` the link tokens. A third, `{shop}#V`, holds the send
+//!   records flagged for review (a claim never confirmed), which a person must look at.
 //! - `by_due` (`g4` = `{shop}#T`, range `due`, epoch seconds as a number like every timestamp
 //!   here) holds the timers that are due some time; clearing a timer removes both keys.
 //! - `by_pool` (`g5` = `{shop}#P#{reward}`) holds the codes waiting in a reward's pool; a claim
@@ -342,6 +343,11 @@ pub fn shop_orders_index_value(shop: &ShopId) -> String {
 /// The shop's link tokens in `by_shop`: a link's own key names no shop.
 pub fn shop_links_index_value(shop: &ShopId) -> String {
     format!("{shop}#L")
+}
+
+/// The shop's send records flagged for review in `by_shop`, for the merchant's listing.
+pub fn shop_flagged_sends_index_value(shop: &ShopId) -> String {
+    format!("{shop}#V")
 }
 
 /// The partition of the shop's own items (registration, uninstall, sweep marks, tombstone).

@@ -252,6 +252,61 @@ pub async fn deferred_pages_return_every_due_record_exactly_once(store: &dyn Mai
     assert!(found.windows(2).all(|w| w[0].due <= w[1].due), "earliest first across pages");
 }
 
+async fn flagged(store: &dyn MailStore, shop: &ShopId, limit: u32) -> Vec<MailSend> {
+    let mut found = Vec::new();
+    let mut page = PageRequest::first(limit);
+    for _ in 0..100 {
+        let got = ok("flagged_sends", store.flagged_sends(shop, page.clone()).await);
+        assert!(got.items.len() <= page.limit as usize, "a page holds at most its limit");
+        found.extend(got.items);
+        match got.next {
+            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit },
+            None => return found,
+        }
+    }
+    panic!("flagged_sends did not finish in 100 pages")
+}
+
+pub async fn flagged_sends_lists_exactly_the_shops_records_flagged_for_review_page_by_page(store: &dyn MailStore) {
+    let shop = fixtures::shop("mail-flagged");
+    let other = fixtures::shop("mail-flagged-other");
+    let code = CouponCode::parse("BDAY-FLAG-1").unwrap_or_else(|e| panic!("{e}"));
+    let review =
+        |minutes: i64, code: Option<CouponCode>| SendState::Review { at: at(minutes), claimed_at: at(1), code };
+    let mut expected = Vec::new();
+    for i in 0..7 {
+        let customer = fixtures::customer_id(&format!("c{}", i % 4));
+        // Two records of one customer: a listing must not lose one to the other.
+        let campaign = if i < 4 { Campaign::Birthday } else { Campaign::WinBack };
+        let record = send(&shop, &customer, campaign, "2026-06-01", claimed(1));
+        ok("create_send", store.create_send(&record).await);
+        let flagged = MailSend { state: review(20 + i, (i == 0).then(|| code.clone())), ..record };
+        assert!(ok("replace_send", store.replace_send(&flagged, SendStateKind::Claimed).await));
+        expected.push(flagged);
+    }
+    // Not listed: a claim still within its lease, a sent and a deferred record, another shop's flag.
+    let customer = fixtures::customer_id("c9");
+    ok("create_send", store.create_send(&send(&shop, &customer, Campaign::Birthday, "2026-06-02", claimed(2))).await);
+    ok("create_send", store.create_send(&send(&shop, &customer, Campaign::WinBack, "2026-06-02", deferred(9))).await);
+    let sent = SendState::Sent { at: at(3), claimed_at: at(2), message_id: "m".into(), code: None, link_digest: None };
+    ok("create_send", store.create_send(&send(&shop, &customer, Campaign::PostPurchase, "2026-06-02", sent)).await);
+    let elsewhere = send(&other, &customer, Campaign::Birthday, "2026-06-01", claimed(1));
+    ok("create_send", store.create_send(&elsewhere).await);
+    let elsewhere = MailSend { state: review(30, None), ..elsewhere };
+    assert!(ok("replace_send", store.replace_send(&elsewhere, SendStateKind::Claimed).await));
+
+    for limit in [2, 3, 500] {
+        let mut found = flagged(store, &shop, limit).await;
+        let customers: Vec<&CustomerId> = found.iter().map(|s| &s.customer_id).collect();
+        assert!(customers.windows(2).all(|w| w[0] <= w[1]), "ordered by customer across pages of {limit}");
+        found.sort_by(|a, b| (&a.customer_id, a.campaign.as_str()).cmp(&(&b.customer_id, b.campaign.as_str())));
+        expected.sort_by(|a, b| (&a.customer_id, a.campaign.as_str()).cmp(&(&b.customer_id, b.campaign.as_str())));
+        assert_eq!(found, expected, "every flagged record once, whole (its code too), in pages of {limit}");
+    }
+    assert_eq!(flagged(store, &other, 10).await, vec![elsewhere]);
+    assert_eq!(flagged(store, &fixtures::shop("mail-flagged-none"), 10).await, Vec::<MailSend>::new());
+}
+
 pub async fn mail_settings_round_trip_and_the_last_write_wins(store: &dyn MailStore) {
     let shop = fixtures::shop("mail-contact");
     let id = fixtures::customer_id("c1");

@@ -9,8 +9,9 @@
 //! preference-centre link token, if any (Sent), `rs` the reason (Failed). A deferred
 //! record carries the keys of the sparse `by_deferred` index instead: `g8` (`{shop}#M`) and `g9`
 //! (`{due}#{customer}#{campaign}#{date}`), which is also where its due time is kept, so an index
-//! entry (KEYS_ONLY) is the whole deferred record. Every write puts the whole item, so a record
-//! that moves on from Deferred drops both index keys.
+//! entry (KEYS_ONLY) is the whole deferred record. A record flagged for review carries `g7`
+//! (`{shop}#V`), its place in the shop's listing of them in `by_shop`. Every write puts the whole
+//! item, so a record that moves on drops the index keys of its former state.
 //!
 //! Mail settings (`sk = MC` in the customer's partition): `oi` double opt-in, `td` topics declined
 //! (a list), `ua` unsubscribed, `pu` paused until, `tz` the chosen time zone (IANA name). An item
@@ -38,8 +39,8 @@ use stammkunde_domain::mail::{Campaign, DueSend, MailContact, MailSend, SendStat
 use super::{key_item, n, s, strings, time, Item, Reader};
 use crate::dynamo::schema::{
     customer_from_pk, deferred_index_value, deferred_order_value, link_key, mail_contact_key, mail_send_from_sk,
-    mail_send_key, shop_links_index_value, suppression_key, BY_SHOP, DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK,
-    TTL_ATTRIBUTE,
+    mail_send_key, shop_flagged_sends_index_value, shop_links_index_value, suppression_key, BY_SHOP,
+    DEFERRED_INDEX_ATTRIBUTE, DEFERRED_ORDER, PK, SK, TTL_ATTRIBUTE,
 };
 
 pub(crate) const STATE: &str = "st";
@@ -141,6 +142,7 @@ pub(crate) fn encode_send(send: &MailSend) -> Result<Item, StoreError> {
         SendState::Review { at, claimed_at: _, code } => {
             put(AT, time(*at));
             put_code(&mut put, code.as_ref());
+            put(BY_SHOP.attribute, s(shop_flagged_sends_index_value(&send.shop)));
         }
         SendState::Failed { at, reason } => {
             put(AT, time(*at));
