@@ -86,6 +86,7 @@ impl ApiService {
             wording: Some(wording.digest.clone()),
             actor: Actor::of_request(ip, request.user_agent.as_deref()),
             basis: ConsentBasis::Consent,
+            claimed_at: None,
         };
         record.check().map_err(|e| Reply::bad_request(e.to_string()))?;
         let found = self.known_customer(shop, &customer).await?;

@@ -108,6 +108,7 @@ impl PreferencesService {
             wording: requested.wording.clone(),
             actor: Actor::of_request(client_ip(request), stammkunde_http::header(request, "user-agent")),
             basis: ConsentBasis::Consent,
+            claimed_at: None,
         };
         let at = match self.consent.record_consent(&record).await? {
             CreateOutcome::Created => now,

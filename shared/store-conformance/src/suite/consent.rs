@@ -26,6 +26,7 @@ fn record(shop: &ShopId, customer: &CustomerId, key: &str, minutes: i64, action:
         wording: Some(WordingDigest::of(Locale::De, "Ja, ich möchte den Newsletter.")),
         actor: Actor::of_request("203.0.113.7".parse().ok(), Some("Mozilla/5.0 (X11; Linux x86_64)")),
         basis: ConsentBasis::Consent,
+        claimed_at: None,
     }
 }
 
