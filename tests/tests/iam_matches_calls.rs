@@ -65,6 +65,7 @@ use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::feedback::MailFeedback;
 use stammkunde_services::mail::{MailRenderer, MailSweep, MailSweepReport, Pacer};
 use stammkunde_services::privacy::{NoMailArchive, Privacy};
+use stammkunde_services::reconsent::Reconsent;
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
@@ -518,6 +519,7 @@ async fn api(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> Arc
         consent: env.store.clone(),
         bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
         privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        reconsent: Arc::new(Reconsent::over(env.store.clone(), clock.clone())),
     })
 }
 

@@ -90,6 +90,14 @@ impl Skip {
 }
 
 impl Reconsent {
+    /// Over one store that holds all of it (SQLite, DynamoDB).
+    pub fn over<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Reconsent
+    where
+        S: CustomerStore + MailStore + ConsentStore + 'static,
+    {
+        Reconsent { customers: store.clone(), mail: store.clone(), consent: store, clock }
+    }
+
     /// Whether the customer can be asked at all: live, with an address not on the suppression
     /// list, not unsubscribed.
     async fn reachable(
