@@ -44,9 +44,10 @@ struct ImportBody {
 #[serde(deny_unknown_fields)]
 struct ImportedConsent {
     customer_id: String,
-    /// When the person consented there (RFC 3339), if the tool says.
+    /// When the person consented there (RFC 3339), if the tool says. Read as text, so that a
+    /// refusal can name it.
     #[serde(default)]
-    consented_at: Option<DateTime<Utc>>,
+    consented_at: Option<String>,
     /// Where they consented there (a form, a page), if the tool says.
     #[serde(default)]
     source: Option<String>,
@@ -139,7 +140,15 @@ fn parse_row(
     seen: &mut HashSet<CustomerId>,
 ) -> Result<ImportRow, String> {
     let customer_id = CustomerId::parse(&consent.customer_id).map_err(|e| e.to_string())?;
-    if consent.consented_at.is_some_and(|at| at > now) {
+    let claimed_at = match consent.consented_at.as_deref() {
+        Some(raw) => Some(
+            DateTime::parse_from_rfc3339(raw)
+                .map_err(|_| "`consented_at` is not a time like 2021-03-04T18:12:00Z".to_owned())?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    if claimed_at.is_some_and(|at| at > now) {
         return Err("`consented_at` lies in the future".into());
     }
     let source = match consent.source.as_deref() {
@@ -149,7 +158,7 @@ fn parse_row(
     if !seen.insert(customer_id.clone()) {
         return Err("the customer is named in an earlier row too".into());
     }
-    Ok(ImportRow { customer_id, claimed_at: consent.consented_at, source })
+    Ok(ImportRow { customer_id, claimed_at, source })
 }
 
 fn refusal(error: ReconsentError) -> Reply {
