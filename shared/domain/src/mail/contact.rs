@@ -60,7 +60,7 @@ impl MailContact {
 
     /// Whether that consent still counts at `now`: no re-permission deadline has passed.
     pub fn consent_counts(&self, now: DateTime<Utc>) -> bool {
-        self.consent_claimed() && !self.reconsent_by.is_some_and(|by| now >= by)
+        self.consent_claimed() && self.reconsent_by.is_none_or(|by| now < by)
     }
 
     /// Whether a re-permission is open at `now`: a deadline set and not yet reached.

@@ -52,9 +52,10 @@ pub struct ImportReport {
     pub confirm_by: Option<DateTime<Utc>>,
 }
 
-/// What the import does for one row, decided from what was read.
+/// What the import does for one row, decided from what was read (boxed: a plan to import holds
+/// a whole customer, a skip a word).
 enum Plan {
-    Import { customer: Customer, record: ConsentRecord },
+    Import(Box<(Customer, ConsentRecord)>),
     Skip(Skip),
 }
 
@@ -79,7 +80,8 @@ impl Reconsent {
         for plan in plans {
             match plan {
                 Plan::Skip(skip) => *report.skipped.entry(skip.as_str()).or_default() += 1,
-                Plan::Import { customer, record } => {
+                Plan::Import(planned) => {
+                    let (customer, record) = *planned;
                     let first = match self.consent.record_consent(&record).await? {
                         CreateOutcome::Created => record,
                         CreateOutcome::Exists(stored) => stored,
@@ -120,7 +122,7 @@ impl Reconsent {
             if (stored.claimed_at, &stored.source) != (record.claimed_at, &record.source) {
                 return Err(ReconsentError::KeyReused(row.customer_id.clone()));
             }
-            return Ok(Some(Plan::Import { customer, record: stored.clone() }));
+            return Ok(Some(Plan::Import(Box::new((customer, stored.clone())))));
         }
         let contact = self.mail.contact(&shop.id, &row.customer_id).await?.unwrap_or_default();
         if let Some(skip) = self.reachable(shop, &customer, &contact).await? {
@@ -132,6 +134,6 @@ impl Reconsent {
         if contact.reconsent_by.is_some() {
             return Ok(Some(Plan::Skip(Skip::AlreadyPending)));
         }
-        Ok(Some(Plan::Import { customer, record }))
+        Ok(Some(Plan::Import(Box::new((customer, record)))))
     }
 }
