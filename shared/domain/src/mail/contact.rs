@@ -350,6 +350,16 @@ mod tests {
     }
 
     #[test]
+    fn settings_stored_before_re_permission_read_without_a_deadline() {
+        // SQLite keeps the settings as this JSON; no migration adds the new fields.
+        let stored = r#"{"double_opt_in_at":"2024-02-01T10:00:00Z","topics_declined":[],"unsubscribed_at":null,
+            "paused_until":null,"time_zone":null,"frequency":"as_it_comes","revision":2}"#;
+        let contact: MailContact = serde_json::from_str(stored).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((contact.imported_consent_at, contact.reconsent_by, contact.revision), (None, None, 2));
+        assert!(contact.consent_counts(at("2030-01-01T00:00:00Z")));
+    }
+
+    #[test]
     fn the_re_permission_mail_goes_only_on_the_consent_it_asks_to_confirm_while_it_is_open() {
         let contact = imported();
         let before = at("2026-05-20T10:00:00Z");
