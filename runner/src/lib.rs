@@ -28,6 +28,7 @@ use stammkunde_points::PointsService;
 use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::{MailRenderer, MailSweep, Pacer};
 use stammkunde_services::privacy::Privacy;
+use stammkunde_services::reconsent::Reconsent;
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_store_sqlite::SqliteStore;
@@ -160,6 +161,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
     // The outbox is the one copy of sent mail we keep: erasure clears it too.
     let privacy = Arc::new(Privacy::over(sqlite.clone(), outbox.clone(), clock.clone()));
     bus.subscribe(Arc::new(erasure_subscriber::ErasureSubscriber { privacy: privacy.clone() }));
+    let reconsent = Arc::new(Reconsent::over(sqlite.clone(), clock.clone()));
     let functions = Arc::new(server::Functions {
         webhooks: WebhookService {
             shops: shops.clone(),
@@ -190,6 +192,7 @@ pub async fn start(settings: &Settings, config: AppConfig, clock: Arc<dyn Clock>
             consent: sqlite.clone(),
             bus,
             privacy,
+            reconsent,
         },
         sweeps: sweeps::Sweeps { shops, ledger: sweep, mail: mail_sweep },
         outbox: outbox.clone(),

@@ -70,6 +70,8 @@ pub const MAIL_REWARD: &str = "geburtstag-10";
 pub const MAIL_REWARD_VALID_DAYS: i64 = 30;
 pub const WIN_BACK_DAYS: i64 = 120;
 pub const WIN_BACK_REMINDER_DAYS: i64 = 14;
+/// A consent without proof counts this long once its re-permission is scheduled (default 30).
+pub const RECONSENT_DAYS: i64 = 20;
 
 /// The configuration every test app runs with: one shop per platform, known secrets.
 pub fn test_config() -> AppConfig {
@@ -185,6 +187,9 @@ reward = "{MAIL_REWARD}"
 after_days = {WIN_BACK_DAYS}
 reminder_after_days = {WIN_BACK_REMINDER_DAYS}
 reward = "{MAIL_REWARD}"
+
+[shops.mail.reconsent]
+confirm_within_days = {RECONSENT_DAYS}
 
 [[shops]]
 id = "woo-shop"

@@ -144,6 +144,7 @@ async fn a_double_opt_in_round_trip_records_every_proof_field_and_opens_marketin
                     "ip": FORM_IP,
                     "user_agent": FORM_BROWSER,
                     "basis": "consent",
+                    "claimed_at": null,
                 },
                 {
                     "key": "confirmed:subscription-request:2026-05-04",
@@ -156,6 +157,7 @@ async fn a_double_opt_in_round_trip_records_every_proof_field_and_opens_marketin
                     "ip": "127.0.0.1",
                     "user_agent": CLICK_BROWSER,
                     "basis": "consent",
+                    "claimed_at": null,
                 },
             ],
         })

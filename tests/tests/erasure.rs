@@ -285,6 +285,7 @@ async fn store_marked(store: &DynamoStore, shop: &ShopId, customer: &str, marker
         wording: Some(WordingDigest::of(Locale::De, "Ja.")),
         actor: Actor::of_request("198.51.100.77".parse().ok(), Some(&format!("{marker}-Browser/1.0"))),
         basis: ConsentBasis::Consent,
+        claimed_at: None,
     };
     store.record_consent(&record).await.unwrap_or_else(|e| panic!("{e:?}"));
 }

@@ -65,6 +65,7 @@ use stammkunde_preferences::{Pages, PreferencesService};
 use stammkunde_services::mail::feedback::MailFeedback;
 use stammkunde_services::mail::{MailRenderer, MailSweep, MailSweepReport, Pacer};
 use stammkunde_services::privacy::{NoMailArchive, Privacy};
+use stammkunde_services::reconsent::Reconsent;
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_shopware_admin::HttpShopwareAdmin;
 use stammkunde_webhooks::WebhookService;
@@ -518,6 +519,7 @@ async fn api(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedClock>) -> Arc
         consent: env.store.clone(),
         bus: Arc::new(env.event_bus().unwrap_or_else(|e| panic!("{e}"))),
         privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        reconsent: Arc::new(Reconsent::over(env.store.clone(), clock.clone())),
     })
 }
 
@@ -1136,6 +1138,42 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     let sent = store.send(&mail_shop(), &customer, Campaign::NewLink, date).await;
     let sent = sent.unwrap_or_else(|e| panic!("{e:?}")).map(|s| s.state);
     assert!(matches!(sent, Some(SendState::Sent { .. })), "{sent:?}");
+
+    // Re-permission: an import for a customer of the previous tool (reads, the wording, its two
+    // consent records, the settings' guarded PutItem, the deferred send's conditional PutItem),
+    // and a page of the re-consent run (Query on by_shop).
+    let imported_customer = "7654321099556";
+    let profile = CustomerProfile {
+        shop: mail_shop(),
+        customer_id: CustomerId::parse(imported_customer).unwrap_or_else(|e| panic!("{e}")),
+        email: Some(Email::parse("mia.roth@example.de").unwrap_or_else(|e| panic!("{e}"))),
+        first_name: None,
+        last_name: None,
+        locale: Some("de".into()),
+        country: Some("DE".into()),
+        birthday: None,
+        accepts_email_marketing: None,
+        source_updated_at: Some(now),
+    };
+    let delivery = DeliveryRecord {
+        shop: mail_shop(),
+        ids: vec![DeliveryId::parse("iam-imported-profile").unwrap_or_else(|e| panic!("{e}"))],
+        topic: "customers/create".into(),
+        received_at: now,
+        expires_at: now + Duration::days(7),
+    };
+    store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let import = json!({"idempotency_key": "iam-import", "source": "Mailchimp",
+        "consents": [{"customer_id": imported_customer, "consented_at": "2021-03-04T18:12:00Z"}]});
+    let path = "/api/shops/mail-shop/consents/imports";
+    let imported = api.handle(request("POST", path, &headers, &json_body(&import))).await;
+    assert_eq!(imported.status(), 200, "{}", imported.body());
+    assert!(imported.body().contains("\"imported\":1"), "{}", imported.body());
+    let run = api.handle(request("POST", "/api/shops/mail-shop/consents/reconsent", &headers, b"{}")).await;
+    assert_eq!(run.status(), 200, "{}", run.body());
+    let customer_imported = CustomerId::parse(imported_customer).unwrap_or_else(|e| panic!("{e}"));
+    let scheduled = store.send(&mail_shop(), &customer_imported, Campaign::Reconsent, date).await;
+    assert!(matches!(scheduled, Ok(Some(_))), "{scheduled:?}");
 
     // The data rights from the same link: the download, then the erasure.
     let download = service.handle(request("GET", &format!("/d/{token}"), &[], b"")).await;

@@ -65,6 +65,7 @@ use stammkunde_e2e::faults::{Closer, Fault, Faults, FaultySqlite, Mode, MODES};
 use stammkunde_local::{InProcessBus, Subscriber};
 use stammkunde_points::PointsService;
 use stammkunde_services::privacy::{NoMailArchive, Privacy};
+use stammkunde_services::reconsent::Reconsent;
 use stammkunde_services::sweep::TIER_MARK;
 use stammkunde_services::{Coupons, LedgerService, LedgerSweep};
 use stammkunde_store_sqlite::SqliteStore;
@@ -240,6 +241,7 @@ impl System {
             consent: sqlite.clone(),
             bus,
             privacy: Arc::new(Privacy::over(sqlite.clone(), Arc::new(NoMailArchive), clock.clone())),
+            reconsent: Arc::new(Reconsent::over(sqlite.clone(), clock.clone())),
         };
         let customer = parsed(CustomerId::parse, CUSTOMER);
         System { shop, customer, clock, faults, events, points, sweep, api, sqlite, _dir: dir }

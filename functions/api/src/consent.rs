@@ -86,6 +86,7 @@ impl ApiService {
             wording: Some(wording.digest.clone()),
             actor: Actor::of_request(ip, request.user_agent.as_deref()),
             basis: ConsentBasis::Consent,
+            claimed_at: None,
         };
         record.check().map_err(|e| Reply::bad_request(e.to_string()))?;
         let found = self.known_customer(shop, &customer).await?;
@@ -101,7 +102,9 @@ impl ApiService {
             return Err(Reply::error(StatusCode::CONFLICT, "mail_disabled", reason));
         }
         let contact = self.mail.contact(&shop.id, &customer).await?.unwrap_or_default();
-        if contact.double_opt_in_at.is_some() && contact.unsubscribed_at.is_none() {
+        // A consent still to be confirmed (imported, or awaiting re-permission) may be confirmed
+        // by a double opt-in too: its click clears the deadline.
+        if contact.double_opt_in_standing() {
             return Ok(Reply::json(json!({ "status": "already_confirmed", "confirmed_at": contact.double_opt_in_at })));
         }
         // The wording first: a record never points at words that are not stored.
@@ -179,6 +182,8 @@ fn record_view(record: &ConsentRecord, wording: Option<&ConsentWording>) -> Valu
         "ip": record.actor.ip,
         "user_agent": record.actor.user_agent,
         "basis": record.basis,
+        // An import's claim of when the person consented at the previous tool: the merchant's word.
+        "claimed_at": record.claimed_at,
     })
 }
 

@@ -8,6 +8,8 @@
 //! | `GET /api/shops/{shop}/customers/{customer}/export` | everything held on the customer (GDPR Art. 15 and 20) |
 //! | `POST /api/shops/{shop}/customers/{customer}/erasure` | erases the customer's personal data (Art. 17) |
 //! | `POST /api/shops/{shop}/subscriptions` | a double opt-in requested: recorded, and the confirmation mail sent |
+//! | `POST /api/shops/{shop}/consents/imports` | consents from the shop's previous tool: recorded as its word, with a re-permission deadline and mail |
+//! | `POST /api/shops/{shop}/consents/reconsent` | one page of the re-consent run: double opt-ins without proof on the ledger get a deadline and a re-permission mail |
 //! | `POST /api/shops/{shop}/customers/{customer}/adjustments` | a manual correction |
 //! | `POST /api/shops/{shop}/customers/{customer}/redemptions` | points for a reward's single-use code |
 //! | `PUT /api/shops/{shop}/customers/{customer}/birthday` | the customer's birthday, set or cleared |
@@ -30,6 +32,7 @@ mod consent;
 mod flagged;
 mod privacy;
 mod reads;
+mod reconsent;
 mod replies;
 mod routes;
 mod views;
@@ -44,6 +47,7 @@ use stammkunde_domain::config::{ShopConfig, ShopDirectory};
 use stammkunde_domain::ports::{ConsentStore, EventBus, MailStore, Store};
 use stammkunde_http::Reply;
 use stammkunde_services::privacy::Privacy;
+use stammkunde_services::reconsent::Reconsent;
 use stammkunde_services::{Coupons, LedgerService};
 
 use routes::Route;
@@ -61,6 +65,8 @@ pub struct ApiService {
     pub bus: Arc<dyn EventBus>,
     /// Export and erasure.
     pub privacy: Arc<Privacy>,
+    /// Consent imports and the re-consent run.
+    pub reconsent: Arc<Reconsent>,
 }
 
 impl ApiService {
@@ -90,6 +96,8 @@ impl ApiService {
             Route::Export(customer) => self.export(shop, &customer).await?,
             Route::Erasure(customer) => self.erase(shop, &customer).await?,
             Route::Subscriptions => self.request_subscription(shop, body).await?,
+            Route::ConsentImports => self.import_consents(shop, body).await?,
+            Route::Reconsent => self.run_reconsent(shop, body).await?,
             Route::Adjustments(customer) => self.adjust(shop, &customer, body).await?,
             Route::Redemptions(customer) => self.redeem(shop, &customer, body).await?,
             Route::Birthday(customer) => self.set_birthday(shop, &customer, body).await?,

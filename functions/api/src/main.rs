@@ -9,6 +9,7 @@ use stammkunde_aws::LambdaEnvironment;
 use stammkunde_domain::clock::SystemClock;
 use stammkunde_http::from_lambda;
 use stammkunde_services::privacy::{NoMailArchive, Privacy};
+use stammkunde_services::reconsent::Reconsent;
 use stammkunde_services::{Coupons, LedgerService};
 
 #[tokio::main]
@@ -32,7 +33,8 @@ async fn main() -> Result<(), Error> {
         mail: env.store.clone(),
         consent: env.store.clone(),
         bus,
-        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock)),
+        privacy: Arc::new(Privacy::over(env.store.clone(), Arc::new(NoMailArchive), clock.clone())),
+        reconsent: Arc::new(Reconsent::over(env.store.clone(), clock)),
     });
     lambda_http::run(service_fn(move |request: Request| {
         let service = service.clone();

@@ -12,6 +12,8 @@ pub(crate) enum Route {
     Export(CustomerId),
     Erasure(CustomerId),
     Subscriptions,
+    ConsentImports,
+    Reconsent,
     Adjustments(CustomerId),
     Redemptions(CustomerId),
     Birthday(CustomerId),
@@ -33,6 +35,8 @@ impl Route {
             | Route::CodesCsv
             | Route::FlaggedSends => Method::GET,
             Route::Subscriptions
+            | Route::ConsentImports
+            | Route::Reconsent
             | Route::Erasure(_)
             | Route::Adjustments(_)
             | Route::Redemptions(_)
@@ -73,6 +77,8 @@ pub(crate) fn parse(path: &str) -> Result<(ShopId, Route), Reply> {
         ["customers", c, "export"] => Route::Export(customer(c)?),
         ["customers", c, "erasure"] => Route::Erasure(customer(c)?),
         ["subscriptions"] => Route::Subscriptions,
+        ["consents", "imports"] => Route::ConsentImports,
+        ["consents", "reconsent"] => Route::Reconsent,
         ["customers", c, "adjustments"] => Route::Adjustments(customer(c)?),
         ["customers", c, "redemptions"] => Route::Redemptions(customer(c)?),
         ["customers", c, "birthday"] => Route::Birthday(customer(c)?),

@@ -44,9 +44,13 @@ pub(crate) fn customer(
                 None => "unknown",
             },
             "source": "platform",
-            // A confirmed double opt-in not withdrawn since: its proof is under `/consents`.
-            "provable": contact.double_opt_in_at.is_some() && contact.unsubscribed_at.is_none(),
+            // A confirmed double opt-in not withdrawn since and with nothing left to confirm: its
+            // proof is under `/consents`.
+            "provable": contact.double_opt_in_standing(),
             "double_opt_in_at": contact.double_opt_in_at,
+            // Consent without proof here, and the day it stops counting unless confirmed.
+            "imported_consent_at": contact.imported_consent_at,
+            "reconsent_by": contact.reconsent_by,
             "unsubscribed_at": contact.unsubscribed_at,
         },
     })

@@ -11,6 +11,10 @@
 //! mail settings are marked confirmed and any earlier unsubscribe is lifted, since this is a new
 //! consent. A second click answers the same page and changes nothing, and a click on an old
 //! confirmation link after a later unsubscribe does not undo that unsubscribe.
+//!
+//! A re-permission mail's link (`reconsent-request:{date}`) is confirmed the same way, with the
+//! re-permission's words; the click is the proof the imported or older consent lacked, so it
+//! also clears the settings' re-permission deadline and imported consent.
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -20,7 +24,8 @@ use subtle::ConstantTimeEq;
 
 use stammkunde_domain::config::Locale;
 use stammkunde_domain::consent::{
-    confirmation_key, Actor, ConsentAction, ConsentBasis, ConsentMethod, ConsentRecord, ConsentWording,
+    confirmation_key, is_reconsent_request, Actor, ConsentAction, ConsentBasis, ConsentMethod, ConsentRecord,
+    ConsentWording,
 };
 use stammkunde_domain::error::StoreError;
 use stammkunde_domain::mail::MailContact;
@@ -40,7 +45,26 @@ struct ConfirmWords {
     settings: &'static str,
 }
 
-fn words(confirmed: bool, locale: Locale) -> ConfirmWords {
+/// The page's words: a re-permission asks to keep what a double opt-in asks to start.
+fn words(confirmed: bool, reconsent: bool, locale: Locale) -> ConfirmWords {
+    match (confirmed, reconsent, locale) {
+        (false, true, Locale::De) => ConfirmWords {
+            title: "Weiterhin E-Mails erhalten",
+            text: "Bitte bestätigen Sie mit einem Klick, dass Sie unsere E-Mails mit diesen Worten weiterhin erhalten möchten; Sie können sich jederzeit wieder abmelden.",
+            button: Some("Ja, weiterhin E-Mails erhalten"),
+            settings: "E-Mail-Einstellungen",
+        },
+        (false, true, Locale::En) => ConfirmWords {
+            title: "Keep receiving our email",
+            text: "Please confirm with one click that you want to keep receiving our email on these words; you can unsubscribe at any time.",
+            button: Some("Yes, keep sending me email"),
+            settings: "Email settings",
+        },
+        (confirmed, _, locale) => first_words(confirmed, locale),
+    }
+}
+
+fn first_words(confirmed: bool, locale: Locale) -> ConfirmWords {
     match (confirmed, locale) {
         (false, Locale::De) => ConfirmWords {
             title: "Anmeldung bestätigen",
@@ -90,7 +114,7 @@ impl PreferencesService {
         };
         let confirmed = records.iter().find(|r| r.key == confirmation_key(request_key));
         if request.method() == http::Method::GET {
-            return Ok(self.render_confirm(visit, token, confirmed.is_some(), wording.as_ref()));
+            return Ok(self.render_confirm(visit, token, confirmed.is_some(), request_key, wording.as_ref()));
         }
         if refused(request.headers(), request.body(), token) {
             return Ok(page::plain(StatusCode::FORBIDDEN, "this form is only taken from its own page"));
@@ -108,6 +132,7 @@ impl PreferencesService {
             wording: requested.wording.clone(),
             actor: Actor::of_request(client_ip(request), stammkunde_http::header(request, "user-agent")),
             basis: ConsentBasis::Consent,
+            claimed_at: None,
         };
         let at = match self.consent.record_consent(&record).await? {
             CreateOutcome::Created => now,
@@ -115,7 +140,7 @@ impl PreferencesService {
         };
         self.mark_confirmed(visit, at).await?;
         tracing::info!(%shop, %customer, "subscription confirmed");
-        Ok(self.render_confirm(visit, token, true, wording.as_ref()))
+        Ok(self.render_confirm(visit, token, true, request_key, wording.as_ref()))
     }
 
     /// The settings say confirmed at `at`, and an unsubscribe from before it is lifted. An
@@ -125,8 +150,11 @@ impl PreferencesService {
         for _ in 0..CONTACT_ATTEMPTS {
             let contact = self.mail.contact(shop, customer).await?.unwrap_or_default();
             let unsubscribed_since = contact.unsubscribed_at.is_some_and(|u| u > at);
+            // Proven now: a re-permission's deadline and an imported consent have done their part.
             let next = MailContact {
                 double_opt_in_at: Some(at),
+                imported_consent_at: None,
+                reconsent_by: None,
                 unsubscribed_at: if unsubscribed_since { contact.unsubscribed_at } else { None },
                 ..contact.clone()
             };
@@ -142,9 +170,10 @@ impl PreferencesService {
         visit: &Visit<'_>,
         token: &str,
         confirmed: bool,
+        request_key: &str,
         wording: Option<&ConsentWording>,
     ) -> Response<String> {
-        let words = words(confirmed, visit.locale);
+        let words = words(confirmed, is_reconsent_request(request_key), visit.locale);
         let settings_url = confirmed.then(|| format!("/p/{token}?lang={}", visit.locale.tag()));
         let context = context! {
             title => words.title, text => words.text, button => words.button, settings => words.settings,

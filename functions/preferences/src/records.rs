@@ -65,6 +65,7 @@ impl PreferencesService {
             wording: digest,
             actor: Actor::of_request(client_ip(request), header(request, "user-agent")),
             basis: ConsentBasis::Consent,
+            claimed_at: None,
         };
         self.consent.record_consent(&record).await.map(|_| ())
     }

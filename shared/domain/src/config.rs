@@ -270,6 +270,17 @@ mod tests {
     }
 
     #[test]
+    fn a_consent_without_proof_has_30_days_by_default_and_at_most_a_year() {
+        let config = AppConfig::from_toml(SHOP).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.shops[0].mail.reconsent.confirm_within_days, 30);
+        let with = |days: u32| {
+            AppConfig::from_toml(&format!("{SHOP}\n[shops.mail.reconsent]\nconfirm_within_days = {days}\n"))
+        };
+        assert_eq!(with(14).map(|c| c.shops[0].mail.reconsent.confirm_within_days).ok(), Some(14));
+        assert!(with(0).is_err() && with(366).is_err());
+    }
+
+    #[test]
     fn the_previous_secret_is_offered_only_inside_its_window() {
         let text = SHOP.replace(
             "api_key",

@@ -58,6 +58,8 @@ pub enum ConsentMethod {
     PreferenceCentre,
     OneClick,
     Import,
+    /// The re-permission mail: we asked a customer whose consent has no proof here to confirm.
+    ReconsentMail,
     Merchant,
     Bounce,
     Complaint,
@@ -163,6 +165,10 @@ pub struct ConsentRecord {
     pub wording: Option<WordingDigest>,
     pub actor: Actor,
     pub basis: ConsentBasis,
+    /// An import's claim of when the person consented (their previous tool's record), as the
+    /// merchant says it: shown on the proof, proven by nothing here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<DateTime<Utc>>,
 }
 
 impl ConsentRecord {
@@ -193,13 +199,56 @@ pub fn confirmation_key(request_key: &str) -> String {
     format!("confirmed:{request_key}")
 }
 
+/// The key of an import's record of a customer's consent: one per import (the merchant's
+/// idempotency key), so the same import sent again records nothing twice.
+pub fn import_key(idempotency_key: &str) -> String {
+    format!("import:{idempotency_key}")
+}
+
+/// The key of the re-permission asked for on `date` (UTC); its confirmation is
+/// `confirmation_key` of it, as a double opt-in's is.
+pub fn reconsent_request_key(date: NaiveDate) -> String {
+    format!("{RECONSENT_REQUEST_PREFIX}{date}")
+}
+
+const RECONSENT_REQUEST_PREFIX: &str = "reconsent-request:";
+
+/// Whether a request key names a re-permission (not a double opt-in asked for on a form).
+pub fn is_reconsent_request(key: &str) -> bool {
+    key.starts_with(RECONSENT_REQUEST_PREFIX)
+}
+
+/// Where a re-permission request is recorded as made.
+pub const RECONSENT_SOURCE: &str = "re-permission mail";
+
+/// The words a re-permission asks the person to confirm, in their language, naming the shop: what
+/// the confirmation page shows and the ledger keeps (once per shop and language, by digest).
+pub fn reconsent_wording(locale: Locale, shop_name: &str) -> String {
+    match locale {
+        Locale::De => format!(
+            "Ja, ich möchte weiterhin E-Mails von {shop_name} mit Angeboten und Neuigkeiten erhalten. \
+             Diese Einwilligung kann ich jederzeit mit einem Klick widerrufen."
+        ),
+        Locale::En => format!(
+            "Yes, I want to keep receiving email from {shop_name} with offers and news. \
+             I can withdraw this consent at any time with one click."
+        ),
+    }
+}
+
 /// Whether the customer's latest record about marketing mail as a whole is a confirmed consent:
-/// a double opt-in whose confirmation is on the ledger, not taken back since.
+/// a double opt-in whose confirmation is on the ledger, not taken back since. An import's grant
+/// is the merchant's word, not a confirmation: as the latest record it confirms nothing.
 pub fn confirmed_at(records: &[ConsentRecord]) -> Option<DateTime<Utc>> {
     let mut whole: Vec<&ConsentRecord> =
         records.iter().filter(|r| r.topic.is_none() && r.action != ConsentAction::Requested).collect();
     whole.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
-    whole.last().filter(|r| r.action == ConsentAction::Granted && r.basis == ConsentBasis::Consent).map(|r| r.at)
+    whole
+        .last()
+        .filter(|r| {
+            r.action == ConsentAction::Granted && r.basis == ConsentBasis::Consent && r.method != ConsentMethod::Import
+        })
+        .map(|r| r.at)
 }
 
 #[cfg(test)]
@@ -224,6 +273,7 @@ mod tests {
             wording: None,
             actor: Actor::default(),
             basis: ConsentBasis::Consent,
+            claimed_at: None,
         }
     }
 
@@ -277,6 +327,25 @@ mod tests {
         assert_eq!(confirmed_at(&[granted.clone(), topic_out]), Some(granted.at), "a topic is not the whole");
         let mut existing = record("uwg", 14, ConsentAction::Granted);
         existing.basis = ConsentBasis::ExistingCustomer;
-        assert_eq!(confirmed_at(&[granted, existing]), None, "the existing-customer ground is not consent");
+        assert_eq!(confirmed_at(&[granted.clone(), existing]), None, "the existing-customer ground is not consent");
+    }
+
+    #[test]
+    fn an_imported_consent_confirms_nothing_until_the_person_clicks() {
+        let mut imported = record("import:mc-1", 20, ConsentAction::Granted);
+        imported.method = ConsentMethod::Import;
+        assert_eq!(confirmed_at(&[imported.clone()]), None);
+        let asked = record(&reconsent_request_key(NaiveDate::MIN), 21, ConsentAction::Requested);
+        let clicked = record(&confirmation_key(&asked.key), 30, ConsentAction::Granted);
+        assert!(is_reconsent_request(&asked.key) && !is_reconsent_request(&request_key(NaiveDate::MIN)));
+        assert_eq!(confirmed_at(&[imported, asked, clicked.clone()]), Some(clicked.at));
+    }
+
+    #[test]
+    fn a_stored_record_without_a_claimed_time_reads_as_before() {
+        let stored = serde_json::to_value(record("k", 0, ConsentAction::Granted)).unwrap_or_default();
+        assert!(stored.get("claimed_at").is_none(), "records without a claim are stored as they were");
+        let read: Option<ConsentRecord> = serde_json::from_value(stored).ok();
+        assert_eq!(read, Some(record("k", 0, ConsentAction::Granted)));
     }
 }

@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod mail;
 pub mod mailed_codes;
 pub mod privacy;
+pub mod reconsent;
 pub mod sweep;
 
 pub use coupons::{CodeGenerator, CodePool, Coupons};

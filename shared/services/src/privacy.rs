@@ -168,6 +168,7 @@ impl Privacy {
             "method": record.method, "source": record.source,
             "wording": wording.map(|w| json!({ "locale": w.locale.tag(), "text": w.text })),
             "ip": record.actor.ip, "user_agent": record.actor.user_agent, "basis": record.basis,
+            "claimed_at": record.claimed_at,
         }))
     }
 
@@ -232,7 +233,8 @@ fn profile(c: &Customer) -> Value {
 
 fn settings(c: &MailContact) -> Value {
     json!({
-        "double_opt_in_at": c.double_opt_in_at, "topics_declined": c.topics_declined,
+        "double_opt_in_at": c.double_opt_in_at, "imported_consent_at": c.imported_consent_at,
+        "reconsent_by": c.reconsent_by, "topics_declined": c.topics_declined,
         "unsubscribed_at": c.unsubscribed_at, "paused_until": c.paused_until,
         "time_zone": c.time_zone.map(|z| z.name()), "frequency": c.frequency.as_str(),
     })

@@ -183,6 +183,7 @@ macro_rules! consent_conformance_tests {
         $crate::__conformance_tests_plain!(
             $fresh_store;
             a_consent_record_is_appended_once_under_its_key,
+            an_imported_record_keeps_the_time_the_merchant_claims,
             a_customers_consents_list_oldest_first_and_only_theirs,
             a_record_with_an_unprintable_source_is_refused_and_nothing_is_written,
             a_wording_is_kept_once_per_shop_under_its_digest,

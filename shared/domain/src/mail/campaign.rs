@@ -23,10 +23,13 @@ pub enum Campaign {
     ConsentConfirmation,
     /// A fresh link to the preference centre, asked for on its "send me a new link" form.
     NewLink,
+    /// The re-permission mail: a consent without proof here (imported, or from before the consent
+    /// ledger) asked to be confirmed before its deadline.
+    Reconsent,
 }
 
 impl Campaign {
-    pub const ALL: [Campaign; 8] = [
+    pub const ALL: [Campaign; 9] = [
         Campaign::Birthday,
         Campaign::WinBack,
         Campaign::WinBackReminder,
@@ -35,6 +38,7 @@ impl Campaign {
         Campaign::RefundNotice,
         Campaign::ConsentConfirmation,
         Campaign::NewLink,
+        Campaign::Reconsent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl Campaign {
             Campaign::RefundNotice => "refund_notice",
             Campaign::ConsentConfirmation => "consent_confirmation",
             Campaign::NewLink => "new_link",
+            Campaign::Reconsent => "reconsent",
         }
     }
 
@@ -56,9 +61,14 @@ impl Campaign {
 
     pub fn class(self) -> MailClass {
         match self {
-            Campaign::Birthday | Campaign::WinBack | Campaign::WinBackReminder | Campaign::PostPurchase => {
-                MailClass::Marketing
-            }
+            // A mail asking for consent to advertising is advertising itself in German law
+            // (`contact::reconsent_permission`): the re-permission mail is marketing, capped, never
+            // in quiet hours, with the unsubscribe link.
+            Campaign::Birthday
+            | Campaign::WinBack
+            | Campaign::WinBackReminder
+            | Campaign::PostPurchase
+            | Campaign::Reconsent => MailClass::Marketing,
             Campaign::PointsExpiring => MailClass::Points,
             // Asked for by the person: not advertising, and it must arrive at once, cap or not.
             Campaign::RefundNotice | Campaign::ConsentConfirmation | Campaign::NewLink => MailClass::Transactional,
@@ -70,7 +80,8 @@ impl Campaign {
             Campaign::Birthday => Some(Topic::Birthday),
             Campaign::WinBack | Campaign::WinBackReminder => Some(Topic::Offers),
             Campaign::PostPurchase | Campaign::PointsExpiring => Some(Topic::PointsNews),
-            Campaign::RefundNotice | Campaign::ConsentConfirmation | Campaign::NewLink => None,
+            // About marketing mail as a whole: declining one topic does not answer it.
+            Campaign::RefundNotice | Campaign::ConsentConfirmation | Campaign::NewLink | Campaign::Reconsent => None,
         }
     }
 
@@ -81,7 +92,8 @@ impl Campaign {
         match self {
             Campaign::Birthday | Campaign::PointsExpiring => Some(7),
             Campaign::PostPurchase => Some(14),
-            Campaign::WinBack | Campaign::WinBackReminder | Campaign::RefundNotice => None,
+            // A re-permission mail is worth sending until its deadline, which `permission` knows.
+            Campaign::WinBack | Campaign::WinBackReminder | Campaign::RefundNotice | Campaign::Reconsent => None,
             // A confirmation that comes days late is not what the person waits for on the form.
             Campaign::ConsentConfirmation => Some(2),
             // Asked for on a form: a link that comes a day late is not what the person waits for.

@@ -56,6 +56,7 @@ pub struct MailRule {
     pub post_purchase: PostPurchaseRule,
     pub points_expiring: Switch,
     pub refund_notice: Switch,
+    pub reconsent: ReconsentRule,
 }
 
 impl Default for MailRule {
@@ -83,6 +84,7 @@ impl Default for MailRule {
             post_purchase: PostPurchaseRule::default(),
             points_expiring: Switch::default(),
             refund_notice: Switch::default(),
+            reconsent: ReconsentRule::default(),
         }
     }
 }
@@ -138,6 +140,24 @@ impl Default for PostPurchaseRule {
     }
 }
 
+/// Re-permission (`[shops.mail.reconsent]`): how long a consent without proof here (imported, or
+/// a double opt-in from before the consent ledger) keeps counting once its re-permission mail is
+/// scheduled. Not confirmed by then, marketing mail on the ground of consent stops.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconsentRule {
+    pub confirm_within_days: u32,
+}
+
+/// The longest a consent without proof may keep counting.
+pub const RECONSENT_DAYS_MAX: u32 = 365;
+
+impl Default for ReconsentRule {
+    fn default() -> Self {
+        ReconsentRule { confirm_within_days: 30 }
+    }
+}
+
 /// A campaign with nothing to configure but whether it runs (on by default).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -170,6 +190,9 @@ impl MailRule {
         }
         if !is_colour(&self.colour) {
             return Err("mail.colour must be #rrggbb".into());
+        }
+        if !(1..=RECONSENT_DAYS_MAX).contains(&self.reconsent.confirm_within_days) {
+            return Err(format!("mail.reconsent.confirm_within_days must be 1 to {RECONSENT_DAYS_MAX}"));
         }
         if self.win_back.after_days == 0 {
             return Err("mail.win_back.after_days must be at least 1".into());

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use stammkunde_domain::config::{Locale, ShopConfig};
-use stammkunde_domain::consent::request_key;
+use stammkunde_domain::consent::{reconsent_request_key, request_key};
 use stammkunde_domain::coupon::{Coupon, Issue, IssueRequest};
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::ledger::{EntryDetail, LedgerEntry};
@@ -53,8 +53,13 @@ impl MailSweep {
         };
         let (amount, amount_date) = self.amount(shop, claim, zone).await?;
         let links = mint_links(&self.public_url);
-        // Only a confirmation mail's link confirms, and only the request it was sent for.
-        let confirms = (claim.campaign == Campaign::ConsentConfirmation).then(|| request_key(claim.date));
+        // Only a confirmation or re-permission mail's link confirms, and only the request it was
+        // sent for.
+        let confirms = match claim.campaign {
+            Campaign::ConsentConfirmation => Some(request_key(claim.date)),
+            Campaign::Reconsent => Some(reconsent_request_key(claim.date)),
+            _ => None,
+        };
         // Stored before the mail goes out, so its links work the moment it arrives.
         let link = LinkToken {
             shop: shop.id.clone(),
@@ -144,7 +149,8 @@ impl MailSweep {
             | Campaign::PointsExpiring
             | Campaign::RefundNotice
             | Campaign::ConsentConfirmation
-            | Campaign::NewLink => None,
+            | Campaign::NewLink
+            | Campaign::Reconsent => None,
             Campaign::WinBackReminder => {
                 // The reminder repeats the win-back mail's code while it is valid.
                 let win_back = claim.date - Duration::days(i64::from(rule.win_back.reminder_after_days.unwrap_or(0)));
@@ -183,13 +189,18 @@ impl MailSweep {
     }
 
     /// What a points mail reports, from the ledger: the points expiring (and when), or the points
-    /// reversals took back on the mail's day.
+    /// reversals took back on the mail's day. A re-permission mail's day is its deadline.
     async fn amount(
         &self,
         shop: &ShopConfig,
         claim: &MailSend,
         zone: Tz,
     ) -> Result<(Option<i64>, Option<NaiveDate>), MailSweepError> {
+        if claim.campaign == Campaign::Reconsent {
+            // The day the re-permission must come by, in the customer's zone.
+            let contact = self.mail.contact(&shop.id, &claim.customer_id).await?.unwrap_or_default();
+            return Ok((None, contact.reconsent_by.map(|by| by.with_timezone(&zone).date_naive())));
+        }
         if !matches!(claim.campaign, Campaign::PointsExpiring | Campaign::RefundNotice) {
             return Ok((None, None));
         }

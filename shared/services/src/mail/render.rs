@@ -371,6 +371,10 @@ mod ledger_mail_tests {
                 };
                 let mail = renderer.render(&view).unwrap_or_else(|e| panic!("{campaign} {locale:?}: {e}"));
                 assert!(!mail.subject.is_empty() && !mail.text.contains("{{"), "{campaign} {locale:?}");
+                if campaign == Campaign::Reconsent {
+                    let day = if locale == Locale::De { "bis zum 01.09.2026" } else { "by 1 September 2026" };
+                    assert!(mail.text.contains(day), "the deadline: {locale:?}: {}", mail.text);
+                }
                 if matches!(campaign, Campaign::PointsExpiring | Campaign::RefundNotice) {
                     assert!(mail.text.contains("40"), "{campaign} {locale:?}: {}", mail.text);
                     let day = if locale == Locale::De { "01.09.2026" } else { "1 September 2026" };

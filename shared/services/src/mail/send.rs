@@ -13,7 +13,7 @@ use stammkunde_domain::config::ShopConfig;
 use stammkunde_domain::customer::Customer;
 use stammkunde_domain::error::{cause_chain, MailError};
 use stammkunde_domain::mail::cap::{cap_frees_at, cap_window_days, is_capped};
-use stammkunde_domain::mail::contact::{permission, AddressDigest};
+use stammkunde_domain::mail::contact::{permission, reconsent_permission, AddressDigest};
 use stammkunde_domain::mail::due::{birthday_due, due_on, win_back_date};
 use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::slot::{in_quiet_hours, local, next_send_slot};
@@ -98,7 +98,12 @@ impl MailSweep {
             None => false,
         };
         let topic = candidate.campaign.topic();
-        let basis = match permission(class, topic, &customer, &contact, suppressed, shop.mail.marketing_basis, now) {
+        let allowed = permission(class, topic, &customer, &contact, suppressed, shop.mail.marketing_basis, now)
+            .and_then(|basis| match candidate.campaign {
+                Campaign::Reconsent => reconsent_permission(&contact, basis, now).map(|()| basis),
+                _ => Ok(basis),
+            });
+        let basis = match allowed {
             Ok(basis) => basis,
             Err(refusal) => {
                 tracing::debug!(shop = %shop.id, customer = %candidate.customer_id, ?refusal, "mail refused");
@@ -166,13 +171,14 @@ impl MailSweep {
                 let sent = self.mail.send(&shop.id, &customer.profile.customer_id, Campaign::WinBack, win_back).await?;
                 sent.filter(|s| matches!(s.state, SendState::Sent { .. })).map(|_| date)
             }
-            // Scheduled as deferred sends (from ledger entries, a subscription request or a link
-            // request): no index finds them otherwise.
+            // Scheduled as deferred sends (from ledger entries, a subscription request, a link
+            // request or a re-permission): no index finds them otherwise.
             Campaign::PostPurchase
             | Campaign::PointsExpiring
             | Campaign::RefundNotice
             | Campaign::ConsentConfirmation
-            | Campaign::NewLink => None,
+            | Campaign::NewLink
+            | Campaign::Reconsent => None,
         })
     }
 

@@ -26,6 +26,7 @@ fn record(shop: &ShopId, customer: &CustomerId, key: &str, minutes: i64, action:
         wording: Some(WordingDigest::of(Locale::De, "Ja, ich möchte den Newsletter.")),
         actor: Actor::of_request("203.0.113.7".parse().ok(), Some("Mozilla/5.0 (X11; Linux x86_64)")),
         basis: ConsentBasis::Consent,
+        claimed_at: None,
     }
 }
 
@@ -48,6 +49,21 @@ pub async fn a_consent_record_is_appended_once_under_its_key(store: &dyn Consent
         "a second record under the key is not written; the first comes back unchanged"
     );
     assert_eq!(consents(store, &shop, &customer).await, vec![first]);
+}
+
+pub async fn an_imported_record_keeps_the_time_the_merchant_claims(store: &dyn ConsentStore) {
+    let shop = fixtures::shop("consent-import");
+    let customer = fixtures::customer_id("c1");
+    let mut imported = record(&shop, &customer, "import:mc-1", 10, ConsentAction::Granted);
+    imported.method = ConsentMethod::Import;
+    imported.wording = None;
+    imported.actor = Actor::default();
+    imported.claimed_at = Some(at(-500_000));
+    assert_eq!(ok("record_consent", store.record_consent(&imported).await), CreateOutcome::Created);
+    let mut asked = record(&shop, &customer, "reconsent-request:2026-05-04", 11, ConsentAction::Requested);
+    asked.method = ConsentMethod::ReconsentMail;
+    assert_eq!(ok("record_consent", store.record_consent(&asked).await), CreateOutcome::Created);
+    assert_eq!(consents(store, &shop, &customer).await, vec![imported, asked]);
 }
 
 pub async fn concurrent_records_under_one_key_append_exactly_one(store: &dyn ConsentStore) {

@@ -45,6 +45,7 @@ pub async fn erasing_a_customer_removes_every_personal_field_and_keeps_the_ledge
         wording: Some(WordingDigest::of(Locale::De, "Ja.")),
         actor: Actor::of_request("203.0.113.9".parse().ok(), Some("Mozilla/5.0")),
         basis: ConsentBasis::Consent,
+        claimed_at: None,
     };
     ok("record_consent", store.record_consent(&record).await);
 

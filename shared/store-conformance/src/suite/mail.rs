@@ -313,6 +313,8 @@ pub async fn mail_settings_round_trip_and_the_last_write_wins(store: &dyn MailSt
     assert_eq!(ok("contact", store.contact(&shop, &id).await), None);
     let first = MailContact {
         double_opt_in_at: Some(at(1)),
+        imported_consent_at: Some(at(0)),
+        reconsent_by: Some(at(1) + Duration::days(30)),
         topics_declined: vec![Topic::Offers, Topic::PointsNews],
         unsubscribed_at: None,
         paused_until: Some(at(1) + Duration::days(30)),

@@ -89,6 +89,7 @@ fn consent(shop: &ShopId, customer: &CustomerId) -> ConsentRecord {
         wording: Some(WordingDigest::of(Locale::De, "Ja.")),
         actor: Actor::of_request("203.0.113.9".parse().ok(), Some("Mozilla/5.0")),
         basis: ConsentBasis::Consent,
+        claimed_at: None,
     }
 }
 

@@ -13,8 +13,9 @@
 //! (`{shop}#V`), its place in the shop's listing of them in `by_shop`. Every write puts the whole
 //! item, so a record that moves on drops the index keys of its former state.
 //!
-//! Mail settings (`sk = MC` in the customer's partition): `oi` double opt-in, `td` topics declined
-//! (a list), `ua` unsubscribed, `pu` paused until, `tz` the chosen time zone (IANA name). An item
+//! Mail settings (`sk = MC` in the customer's partition): `oi` double opt-in, `ic` consent
+//! imported (claimed, unproven), `rb` the re-permission deadline, `td` topics declined (a list),
+//! `ua` unsubscribed, `pu` paused until, `tz` the chosen time zone (IANA name). An item
 //! with none of them is a customer who saved the defaults.
 //!
 //! Suppressions (`pk = {shop}#X`, `sk = {address digest}`): `rs` the reason, `at` when.
@@ -60,6 +61,8 @@ const UNSUBSCRIBED_AT: &str = "ua";
 const PAUSED_UNTIL: &str = "pu";
 const TIME_ZONE: &str = "tz";
 const FREQUENCY: &str = "fq";
+const IMPORTED_CONSENT_AT: &str = "ic";
+const RECONSENT_BY: &str = "rb";
 /// The contact's revision (`MailContact::revision`): guarded writes condition on it.
 pub(crate) const REVISION: &str = "rv";
 
@@ -229,6 +232,8 @@ pub(crate) fn encode_contact(shop: &ShopId, customer: &CustomerId, contact: &Mai
     let mut item = key_item(&mail_contact_key(shop, customer));
     let times = [
         (DOUBLE_OPT_IN_AT, contact.double_opt_in_at),
+        (IMPORTED_CONSENT_AT, contact.imported_consent_at),
+        (RECONSENT_BY, contact.reconsent_by),
         (UNSUBSCRIBED_AT, contact.unsubscribed_at),
         (PAUSED_UNTIL, contact.paused_until),
     ];
@@ -257,6 +262,8 @@ pub(crate) fn decode_contact(item: &Item) -> Result<MailContact, StoreError> {
     let r = Reader::new(item);
     Ok(MailContact {
         double_opt_in_at: r.opt_time(DOUBLE_OPT_IN_AT)?,
+        imported_consent_at: r.opt_time(IMPORTED_CONSENT_AT)?,
+        reconsent_by: r.opt_time(RECONSENT_BY)?,
         topics_declined: r
             .opt_strings(TOPICS_DECLINED)?
             .into_iter()
@@ -443,6 +450,8 @@ mod tests {
         let customer = CustomerId::parse("1").unwrap_or_else(|e| panic!("{e}"));
         let full = MailContact {
             double_opt_in_at: Some(at(1, 0)),
+            imported_consent_at: Some(at(0, 30)),
+            reconsent_by: Some(at(30, 0)),
             topics_declined: serde_json::from_str(r#"["offers","points_news"]"#).unwrap_or_default(),
             unsubscribed_at: Some(at(2, 5)),
             paused_until: Some(at(3, 0)),
