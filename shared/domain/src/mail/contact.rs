@@ -234,10 +234,10 @@ pub fn permission(
     }
 }
 
-/// Whether the re-permission mail may go, given the basis `permission` found. German courts treat
-/// a mail that asks for consent to advertising as advertising itself (OLG Celle, 15 May 2014,
-/// 13 U 15/14), so it goes only on the consent it asks to confirm, while that still counts: never
-/// on the existing-customer ground, never after the deadline, and not once the person confirmed.
+/// Whether the re-permission mail may go, given the basis `permission` found. German courts have
+/// treated a mail that asks for consent to advertising as advertising itself, so we take the safe
+/// side: it goes only on the consent it asks to confirm, while that still counts; never on the
+/// existing-customer ground, never after the deadline, and not once the person confirmed.
 pub fn reconsent_permission(contact: &MailContact, basis: LegalBasis, now: DateTime<Utc>) -> Result<(), Refusal> {
     if !contact.awaits_reconsent(now) {
         return Err(Refusal::NothingToConfirm);
