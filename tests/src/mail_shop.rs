@@ -13,6 +13,24 @@ use crate::TestApp;
 
 pub const SHOP: &str = "mail-shop";
 
+/// The browser a person clicks with, as the consent proof records it.
+pub const CLICK_BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+
+/// A page of the preference centre as that browser asks for it (a form body, if any): status and
+/// body.
+pub async fn page(app: &TestApp, method: reqwest::Method, path: &str, body: String) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.base))
+        .header("user-agent", CLICK_BROWSER)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
 pub fn at(raw: &str) -> DateTime<Utc> {
     raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"))
 }

@@ -16,7 +16,6 @@ const WORDING: &str = "Ja, ich möchte den Newsletter von Kaffee & Kuchen mit An
 const FORM: &str = "https://kaffee.example/newsletter";
 const FORM_IP: &str = "198.51.100.23";
 const FORM_BROWSER: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15";
-const CLICK_BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
 
 fn request_body(customer: &str) -> Value {
     json!({
@@ -39,21 +38,6 @@ async fn consents(app: &TestApp, customer: &str) -> Value {
     let answer = app.get(&path, &bearer(MAIL_API_KEY)).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     answer.body
-}
-
-/// A page of the preference centre: status and body.
-async fn page(app: &TestApp, method: reqwest::Method, path: &str, body: String) -> (u16, String) {
-    let client = reqwest::Client::new();
-    let response = client
-        .request(method, format!("{}{path}", app.base))
-        .header("user-agent", CLICK_BROWSER)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
 }
 
 /// The runner on the day of the requests, with Lena, a customer of long standing who never bought.

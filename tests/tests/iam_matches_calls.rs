@@ -1041,20 +1041,20 @@ async fn preferences_flow(stack: &Stack, recorder: &Recorder, clock: &Arc<FixedC
     assert!(contact.and_then(|c| c.unsubscribed_at).is_some(), "unsubscribed");
 }
 
-/// A customer of `mail-shop` who has not subscribed yet.
-const SUBSCRIBER: &str = "7654321099555";
-
-/// The double opt-in across three functions: the merchant API records the request and publishes
-/// it, the mail sweep sends the confirmation mail, and the confirmation page records the click.
-async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock: &Arc<FixedClock>) {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), stack.names.table.clone());
-    let customer = CustomerId::parse(SUBSCRIBER).unwrap_or_else(|e| panic!("{e}"));
-    let now = stammkunde_domain::clock::Clock::now(clock.as_ref());
+/// A German customer of `mail-shop`, stored as a `customers/create` delivery stores one.
+async fn new_customer(
+    store: &DynamoStore,
+    customer: &CustomerId,
+    email: &str,
+    first_name: Option<&str>,
+    delivery: &str,
+    now: DateTime<Utc>,
+) {
     let profile = CustomerProfile {
         shop: mail_shop(),
         customer_id: customer.clone(),
-        email: Some(Email::parse("jonas.weber@example.de").unwrap_or_else(|e| panic!("{e}"))),
-        first_name: Some("Jonas".into()),
+        email: Some(Email::parse(email).unwrap_or_else(|e| panic!("{e}"))),
+        first_name: first_name.map(str::to_owned),
         last_name: None,
         locale: Some("de".into()),
         country: Some("DE".into()),
@@ -1064,12 +1064,24 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     };
     let delivery = DeliveryRecord {
         shop: mail_shop(),
-        ids: vec![DeliveryId::parse("iam-subscriber-profile").unwrap_or_else(|e| panic!("{e}"))],
+        ids: vec![DeliveryId::parse(delivery).unwrap_or_else(|e| panic!("{e}"))],
         topic: "customers/create".into(),
         received_at: now,
         expires_at: now + Duration::days(7),
     };
     store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+/// A customer of `mail-shop` who has not subscribed yet.
+const SUBSCRIBER: &str = "7654321099555";
+
+/// The double opt-in across three functions: the merchant API records the request and publishes
+/// it, the mail sweep sends the confirmation mail, and the confirmation page records the click.
+async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock: &Arc<FixedClock>) {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), stack.names.table.clone());
+    let customer = CustomerId::parse(SUBSCRIBER).unwrap_or_else(|e| panic!("{e}"));
+    let now = stammkunde_domain::clock::Clock::now(clock.as_ref());
+    new_customer(&store, &customer, "jonas.weber@example.de", Some("Jonas"), "iam-subscriber-profile", now).await;
 
     let api = api(stack, &recorders["api"], clock).await;
     let mut headers = bearer(MAIL_API_KEY);
@@ -1143,26 +1155,8 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     // consent records, the settings' guarded PutItem, the deferred send's conditional PutItem),
     // and a page of the re-consent run (Query on by_shop).
     let imported_customer = "7654321099556";
-    let profile = CustomerProfile {
-        shop: mail_shop(),
-        customer_id: CustomerId::parse(imported_customer).unwrap_or_else(|e| panic!("{e}")),
-        email: Some(Email::parse("mia.roth@example.de").unwrap_or_else(|e| panic!("{e}"))),
-        first_name: None,
-        last_name: None,
-        locale: Some("de".into()),
-        country: Some("DE".into()),
-        birthday: None,
-        accepts_email_marketing: None,
-        source_updated_at: Some(now),
-    };
-    let delivery = DeliveryRecord {
-        shop: mail_shop(),
-        ids: vec![DeliveryId::parse("iam-imported-profile").unwrap_or_else(|e| panic!("{e}"))],
-        topic: "customers/create".into(),
-        received_at: now,
-        expires_at: now + Duration::days(7),
-    };
-    store.apply_delivery(&delivery, &[Change::UpsertCustomer(profile)]).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let customer_imported = CustomerId::parse(imported_customer).unwrap_or_else(|e| panic!("{e}"));
+    new_customer(&store, &customer_imported, "mia.roth@example.de", None, "iam-imported-profile", now).await;
     let import = json!({"idempotency_key": "iam-import", "source": "Mailchimp",
         "consents": [{"customer_id": imported_customer, "consented_at": "2021-03-04T18:12:00Z"}]});
     let path = "/api/shops/mail-shop/consents/imports";
@@ -1171,7 +1165,6 @@ async fn consent_flow(stack: &Stack, recorders: &BTreeMap<&str, Recorder>, clock
     assert!(imported.body().contains("\"imported\":1"), "{}", imported.body());
     let run = api.handle(request("POST", "/api/shops/mail-shop/consents/reconsent", &headers, b"{}")).await;
     assert_eq!(run.status(), 200, "{}", run.body());
-    let customer_imported = CustomerId::parse(imported_customer).unwrap_or_else(|e| panic!("{e}"));
     let scheduled = store.send(&mail_shop(), &customer_imported, Campaign::Reconsent, date).await;
     assert!(matches!(scheduled, Ok(Some(_))), "{scheduled:?}");
 

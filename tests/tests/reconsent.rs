@@ -12,7 +12,6 @@ use stammkunde_e2e::mail_shop::*;
 use stammkunde_e2e::mime::header;
 use stammkunde_e2e::*;
 
-const CLICK_BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
 const LONG_AGO: &str = "2025-01-10T10:00:00Z";
 
 fn import_body(key: &str, consents: Value) -> Value {
@@ -27,20 +26,6 @@ async fn consents(app: &TestApp, customer: &str) -> Value {
     let answer = app.get(&format!("/api/shops/{SHOP}/customers/{customer}/consents"), &bearer(MAIL_API_KEY)).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     answer.body
-}
-
-/// A page of the preference centre as a browser asks for it: status and body.
-async fn page(app: &TestApp, method: reqwest::Method, path: &str, body: String) -> (u16, String) {
-    let response = reqwest::Client::new()
-        .request(method, format!("{}{path}", app.base))
-        .header("user-agent", CLICK_BROWSER)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
 }
 
 /// Opens a mail's `/c/` link and clicks its button.
