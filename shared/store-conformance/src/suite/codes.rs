@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use stammkunde_domain::coupon::{Coupon, CouponCode};
 use stammkunde_domain::ids::{RewardId, ShopId};
-use stammkunde_domain::ports::{PageRequest, Store};
+use stammkunde_domain::ports::Store;
 
-use super::ok;
+use super::{all_pages, ok};
 use crate::fixtures::{self, at};
 
 async fn import(store: &dyn Store, shop: &ShopId, reward: &RewardId, codes: &[CouponCode]) -> u32 {
@@ -16,17 +16,7 @@ async fn import(store: &dyn Store, shop: &ShopId, reward: &RewardId, codes: &[Co
 }
 
 async fn all_codes(store: &dyn Store, shop: &ShopId, reward: Option<&RewardId>) -> Vec<Coupon> {
-    let mut found = Vec::new();
-    let mut page = PageRequest::first(4);
-    for _ in 0..100 {
-        let got = ok("codes", store.codes(shop, reward, page.clone()).await);
-        found.extend(got.items);
-        match got.next {
-            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit: 4 },
-            None => return found,
-        }
-    }
-    panic!("codes did not finish in 100 pages")
+    all_pages("codes", 4, |page| store.codes(shop, reward, page)).await
 }
 
 pub async fn imported_codes_are_added_once_per_code(store: &dyn Store) {

@@ -15,9 +15,9 @@ use stammkunde_domain::mail::send::CLAIM_LEASE_MINUTES;
 use stammkunde_domain::mail::{
     Campaign, DueSend, MailContact, MailSend, SendState, SendStateKind, Suppression, SuppressionReason, Topic,
 };
-use stammkunde_domain::ports::{CreateOutcome, MailStore, PageRequest};
+use stammkunde_domain::ports::{CreateOutcome, MailStore};
 
-use super::ok;
+use super::{all_pages, ok};
 use crate::fixtures::{self, at};
 
 fn date(raw: &str) -> NaiveDate {
@@ -47,18 +47,7 @@ fn listed(s: &MailSend) -> DueSend {
 }
 
 async fn due(store: &dyn MailStore, shop: &ShopId, now: DateTime<Utc>, limit: u32) -> Vec<DueSend> {
-    let mut found = Vec::new();
-    let mut page = PageRequest::first(limit);
-    for _ in 0..100 {
-        let got = ok("due_sends", store.due_sends(shop, now, page.clone()).await);
-        assert!(got.items.len() <= page.limit as usize, "a page holds at most its limit");
-        found.extend(got.items);
-        match got.next {
-            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit },
-            None => return found,
-        }
-    }
-    panic!("due_sends did not finish in 100 pages")
+    all_pages("due_sends", limit, |page| store.due_sends(shop, now, page)).await
 }
 
 pub async fn a_send_is_created_once_and_a_second_create_returns_the_first_unchanged(store: &dyn MailStore) {
@@ -253,18 +242,7 @@ pub async fn deferred_pages_return_every_due_record_exactly_once(store: &dyn Mai
 }
 
 async fn flagged(store: &dyn MailStore, shop: &ShopId, limit: u32) -> Vec<MailSend> {
-    let mut found = Vec::new();
-    let mut page = PageRequest::first(limit);
-    for _ in 0..100 {
-        let got = ok("flagged_sends", store.flagged_sends(shop, page.clone()).await);
-        assert!(got.items.len() <= page.limit as usize, "a page holds at most its limit");
-        found.extend(got.items);
-        match got.next {
-            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit },
-            None => return found,
-        }
-    }
-    panic!("flagged_sends did not finish in 100 pages")
+    all_pages("flagged_sends", limit, |page| store.flagged_sends(shop, page)).await
 }
 
 pub async fn flagged_sends_lists_exactly_the_shops_records_flagged_for_review_page_by_page(store: &dyn MailStore) {

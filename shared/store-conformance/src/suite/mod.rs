@@ -38,7 +38,8 @@ use stammkunde_domain::error::StoreError;
 use stammkunde_domain::ids::{CustomerId, OrderId, ShopId};
 use stammkunde_domain::ingest::{ApplyOutcome, Change};
 use stammkunde_domain::order::Order;
-use stammkunde_domain::ports::Store;
+use stammkunde_domain::ports::{Page, PageRequest, Store};
+use std::future::Future;
 
 use crate::fixtures;
 
@@ -56,6 +57,27 @@ fn ok<T>(what: &str, result: Result<T, StoreError>) -> T {
             panic!("{what} failed: {chain}")
         }
     }
+}
+
+/// Every item of a paged listing, `limit` at a time, following each page's cursor; fails the test
+/// if a page holds more than its limit or the listing does not end within 100 pages.
+async fn all_pages<T, F, Fut>(what: &str, limit: u32, mut page_of: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut found = Vec::new();
+    let mut page = PageRequest::first(limit);
+    for _ in 0..100 {
+        let got = ok(what, page_of(page.clone()).await);
+        assert!(got.items.len() <= page.limit as usize, "{what}: a page holds at most its limit");
+        found.extend(got.items);
+        match got.next {
+            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit },
+            None => return found,
+        }
+    }
+    panic!("{what} did not finish in 100 pages")
 }
 
 /// Applies `changes` as one fresh delivery with these ids.

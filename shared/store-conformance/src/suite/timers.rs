@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 
 use stammkunde_domain::ids::{CustomerId, ShopId};
-use stammkunde_domain::ports::{DueTimer, PageRequest, Store, Timer};
+use stammkunde_domain::ports::{DueTimer, Store, Timer};
 
-use super::ok;
+use super::{all_pages, ok};
 use crate::fixtures::{self, at};
 
 async fn set(store: &dyn Store, shop: &ShopId, id: &CustomerId, due: Option<DateTime<Utc>>, len: u32) {
@@ -19,18 +19,7 @@ async fn timer(store: &dyn Store, shop: &ShopId, id: &CustomerId) -> Option<Time
 }
 
 async fn due(store: &dyn Store, shop: &ShopId, now: DateTime<Utc>, limit: u32) -> Vec<DueTimer> {
-    let mut found = Vec::new();
-    let mut page = PageRequest::first(limit);
-    for _ in 0..100 {
-        let got = ok("due_timers", store.due_timers(shop, now, page.clone()).await);
-        assert!(got.items.len() <= page.limit as usize, "a page holds at most its limit");
-        found.extend(got.items);
-        match got.next {
-            Some(cursor) => page = PageRequest { cursor: Some(cursor), limit },
-            None => return found,
-        }
-    }
-    panic!("due_timers did not finish in 100 pages")
+    all_pages("due_timers", limit, |page| store.due_timers(shop, now, page)).await
 }
 
 pub async fn a_timer_is_stored_and_read_back(store: &dyn Store) {
